@@ -1,0 +1,1 @@
+"""Activities of the analysis domain: each `@activities.defn` here is served."""

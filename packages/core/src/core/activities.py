@@ -1,0 +1,385 @@
+"""The activity registry: one decorator declares an activity and how it runs.
+
+An activity is a plain function in a domain's ``activities/`` folder::
+
+    @activities.defn(queue=TaskQueue.SYNC, retry="github_sync", start_to_close=timedelta(hours=1),
+                     heartbeat=timedelta(seconds=30))
+    async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult: ...
+
+The decorator makes it a Temporal activity and records its execution config (queue, retry policy,
+timeouts) in one process-wide registry, keyed by name. Everything that runs an activity reads the
+config from here: :class:`core.workflows.SingleActivityWorkflow` (and so ``dispatch`` and
+schedules), :mod:`core.durable` for workflow code, the worker bootstrap. Declaring an activity
+therefore needs no edit anywhere else.
+
+Config is validated when it is declared (one input argument at most, positive timeouts, a heartbeat
+shorter than the run) and is immutable afterwards; per-call overrides are merged onto a copy
+(:meth:`ActivityConfig.execution_options`).
+
+This module is workflow-safe: workflow files import it through
+``workflow.unsafe.imports_passed_through()`` so the sandbox sees the registry the worker filled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar, overload
+
+import pydantic
+from temporalio import activity as temporal_activity
+from temporalio.common import RetryPolicy
+
+from core.retry import STANDARD_RETRY, retry_policy
+from core.task_queues import TaskQueue
+
+__all__ = [
+    "DEFAULT_START_TO_CLOSE",
+    "ActivityConfig",
+    "ActivityOptions",
+    "RetryPolicyInput",
+    "config_of",
+    "defn",
+    "get",
+    "names",
+    "registered",
+    "resolve_queue",
+    "serve",
+    "served_on",
+    "type_adapter",
+]
+
+DEFAULT_START_TO_CLOSE = timedelta(minutes=5)
+"""Start-to-close timeout of an activity that declares no timeout of its own."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ActivityConfig:
+    """How one registered activity runs. Built by :func:`defn`; never changed afterwards."""
+
+    name: str
+    """Activity type name on the server (defaults to the function name)."""
+    fn: Callable[..., Any]
+    """The activity function itself."""
+    queue: str | None
+    """Task queue it runs on; ``None`` for built-ins served by every worker (``lanes.ping``)."""
+    retry_policy: RetryPolicy
+    """Retry policy. Default: :data:`core.retry.STANDARD_RETRY`."""
+    start_to_close_timeout: timedelta | None = DEFAULT_START_TO_CLOSE
+    """Longest single attempt. Default: 5 minutes."""
+    schedule_to_close_timeout: timedelta | None = None
+    """Longest time over all attempts, retries included. Default: unbounded (retry policy rules)."""
+    heartbeat_timeout: timedelta | None = None
+    """Longest silence between heartbeats before the attempt is failed. Default: none."""
+    input_type: Any = None
+    """Type of the single input argument, or ``None`` when the function takes none."""
+    input_required: bool = False
+    """Whether the input argument has no default."""
+    output_type: Any = None
+    """Declared return type."""
+    module: str = ""
+    """Module that declared it; the worker bootstrap uses it to find a domain's activities."""
+
+    def validate_input(self, value: Any) -> Any:
+        """Validate ``value`` against the input type; raises ``ValueError`` saying what is wrong."""
+        if self.input_type is None:
+            if value is not None:
+                raise ValueError(f"activity {self.name!r} takes no input, got {value!r}")
+            return None
+        if value is None:
+            if self.input_required:
+                raise ValueError(
+                    f"activity {self.name!r} needs an input of type {_type_name(self.input_type)}"
+                )
+            return None
+        try:
+            return type_adapter(self.input_type).validate_python(value)
+        except pydantic.ValidationError as err:
+            raise ValueError(
+                f"invalid input for activity {self.name!r} "
+                f"(expected {_type_name(self.input_type)}): {_short_errors(err)}"
+            ) from None
+
+    def execution_options(
+        self, overrides: ActivityOptions | None = None, *, task_queue: str | None = None
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``workflow.execute_activity``: registered config + overrides."""
+        o = overrides or ActivityOptions()
+        policy = self.retry_policy if o.retry_policy is None else o.retry_policy.to_policy()
+        if o.maximum_attempts is not None:
+            # Copy: the registered policy is shared by every run in this process.
+            policy = dataclasses.replace(policy, maximum_attempts=o.maximum_attempts)
+        options: dict[str, Any] = {
+            "retry_policy": policy,
+            "start_to_close_timeout": o.start_to_close_timeout or self.start_to_close_timeout,
+            "schedule_to_close_timeout": o.schedule_to_close_timeout
+            or self.schedule_to_close_timeout,
+            "heartbeat_timeout": o.heartbeat_timeout or self.heartbeat_timeout,
+        }
+        queue = o.task_queue or task_queue
+        if queue is not None:
+            options["task_queue"] = queue
+        return options
+
+
+class RetryPolicyInput(pydantic.BaseModel):
+    """A retry policy as JSON: a named policy to start from and the fields to change."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    name: str | None = None
+    """Named policy to start from (``"standard"``, ``"llm"``...). Default: the activity's own."""
+    initial_interval: timedelta | None = None
+    backoff_coefficient: float | None = pydantic.Field(default=None, ge=1.0)
+    maximum_interval: timedelta | None = None
+    maximum_attempts: int | None = pydantic.Field(default=None, ge=0)
+    non_retryable_error_types: list[str] | None = None
+
+    def to_policy(self, base: RetryPolicy = STANDARD_RETRY) -> RetryPolicy:
+        """The policy this describes, on top of ``name`` (or ``base``)."""
+        start = retry_policy(self.name) if self.name else base
+        changes = self.model_dump(exclude={"name"}, exclude_none=True)
+        return dataclasses.replace(start, **changes)
+
+
+class ActivityOptions(pydantic.BaseModel):
+    """Per-call overrides of an activity's registered config. Unset fields keep the registered
+    value. Durations accept seconds (``30``) or ISO 8601 (``"PT5M"``)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    task_queue: str | None = None
+    """Run the activity on this queue instead. Default: the workflow's queue when it serves the
+    activity, else the registered queue."""
+    retry_policy: RetryPolicyInput | None = None
+    maximum_attempts: int | None = pydantic.Field(default=None, ge=0)
+    """Shortcut for changing only the attempt count (0 = unlimited)."""
+    start_to_close_timeout: timedelta | None = None
+    schedule_to_close_timeout: timedelta | None = None
+    heartbeat_timeout: timedelta | None = None
+
+    @pydantic.field_validator("retry_policy", mode="before")
+    @classmethod
+    def _policy_by_name(cls, value: Any) -> Any:
+        # `"retry_policy": "llm"` is the common case from the shell; accept the bare name.
+        return {"name": value} if isinstance(value, str) else value
+
+
+_REGISTRY: dict[str, ActivityConfig] = {}
+_SERVED: dict[str, frozenset[str]] = {}
+
+
+@overload
+def defn(fn: F, /) -> F: ...
+
+
+@overload
+def defn(
+    *,
+    name: str | None = None,
+    queue: TaskQueue | str | None = None,
+    retry: RetryPolicy | str = "standard",
+    start_to_close: timedelta | None = None,
+    schedule_to_close: timedelta | None = None,
+    heartbeat: timedelta | None = None,
+) -> Callable[[F], F]: ...
+
+
+def defn(
+    fn: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    queue: TaskQueue | str | None = None,
+    retry: RetryPolicy | str = "standard",
+    start_to_close: timedelta | None = None,
+    schedule_to_close: timedelta | None = None,
+    heartbeat: timedelta | None = None,
+) -> F | Callable[[F], F]:
+    """Declare a Temporal activity and register how it runs.
+
+    Args:
+        name: Activity type name. Default: the function's name.
+        queue: Task queue it runs on. Default: the queue of the domain package that declares it
+            (``sync.activities.*`` → ``sync``); required outside a domain package.
+        retry: A :class:`RetryPolicy` or the name of one in :mod:`core.retry`. Default: standard.
+        start_to_close: Longest single attempt. Default: 5 minutes, unless only
+            ``schedule_to_close`` is given.
+        schedule_to_close: Longest time over all attempts. Default: unbounded.
+        heartbeat: Heartbeat timeout; set it for long activities that call
+            ``activity.heartbeat()``. Default: none.
+    """
+
+    def decorate(f: F) -> F:
+        config = _build_config(
+            f,
+            name=name,
+            queue=queue,
+            retry=retry,
+            start_to_close=start_to_close,
+            schedule_to_close=schedule_to_close,
+            heartbeat=heartbeat,
+        )
+        existing = _REGISTRY.get(config.name)
+        if existing is not None and _origin(existing.fn) != _origin(f):
+            raise ValueError(
+                f"activity name {config.name!r} is declared twice: "
+                f"{_origin(existing.fn)} and {_origin(f)}"
+            )
+        defined = temporal_activity.defn(name=config.name)(f)
+        if existing is None:
+            _REGISTRY[config.name] = config
+        defined.__lanes_activity__ = _REGISTRY[config.name]  # type: ignore[attr-defined]
+        return defined
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def _build_config(
+    f: Callable[..., Any],
+    *,
+    name: str | None,
+    queue: TaskQueue | str | None,
+    retry: RetryPolicy | str,
+    start_to_close: timedelta | None,
+    schedule_to_close: timedelta | None,
+    heartbeat: timedelta | None,
+) -> ActivityConfig:
+    activity_name = name or f.__name__
+    where = f"activity {activity_name!r} ({_origin(f)})"
+    params = [
+        p
+        for p in inspect.signature(f).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(params) > 1:
+        raise TypeError(
+            f"{where} takes {len(params)} arguments; an activity takes one input model "
+            "so fields can be added without breaking running workflows"
+        )
+    hints = typing.get_type_hints(f)
+    input_type = hints.get(params[0].name, Any) if params else None
+    input_required = bool(params) and params[0].default is inspect.Parameter.empty
+    for label, value in (
+        ("start_to_close", start_to_close),
+        ("schedule_to_close", schedule_to_close),
+        ("heartbeat", heartbeat),
+    ):
+        if value is not None and value <= timedelta(0):
+            raise ValueError(f"{where}: {label} must be positive, got {value}")
+    if start_to_close is None and schedule_to_close is None:
+        start_to_close = DEFAULT_START_TO_CLOSE
+    limit = start_to_close or schedule_to_close
+    if heartbeat is not None and limit is not None and heartbeat >= limit:
+        raise ValueError(f"{where}: heartbeat {heartbeat} must be shorter than the run ({limit})")
+    try:
+        policy = retry_policy(retry)
+    except KeyError as err:
+        raise ValueError(f"{where}: {err.args[0]}") from None
+    return ActivityConfig(
+        name=activity_name,
+        fn=f,
+        queue=str(queue) if queue is not None else _domain_queue(f.__module__, where),
+        retry_policy=policy,
+        start_to_close_timeout=start_to_close,
+        schedule_to_close_timeout=schedule_to_close,
+        heartbeat_timeout=heartbeat,
+        input_type=input_type,
+        input_required=input_required,
+        output_type=hints.get("return"),
+        module=f.__module__,
+    )
+
+
+def _domain_queue(module: str, where: str) -> str | None:
+    top = module.split(".", 1)[0]
+    if top == "core":
+        return None  # built-ins run on every queue
+    if top == "mail":
+        return TaskQueue.EMAIL.value
+    if top in TaskQueue.__members__.values():
+        return top
+    raise ValueError(f"{where}: no queue given and {top!r} is not a domain package; pass queue=")
+
+
+def _origin(f: Callable[..., Any]) -> str:
+    return f"{f.__module__}.{f.__qualname__}"
+
+
+def get(name: str) -> ActivityConfig:
+    """The registered config for ``name``; ``KeyError`` listing the known names otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"unknown activity {name!r}; registered here: {known}") from None
+
+
+def config_of(activity: str | Callable[..., Any]) -> ActivityConfig | None:
+    """The config of a registered activity given by name or function, or ``None``."""
+    if callable(activity):
+        config = getattr(activity, "__lanes_activity__", None)
+        return config if isinstance(config, ActivityConfig) else None
+    return _REGISTRY.get(activity)
+
+
+def names() -> list[str]:
+    """Every registered activity name, sorted."""
+    return sorted(_REGISTRY)
+
+
+def registered() -> Mapping[str, ActivityConfig]:
+    """A snapshot of the whole registry."""
+    return dict(_REGISTRY)
+
+
+def serve(task_queue: str, activity_names: frozenset[str]) -> None:
+    """Record which activities the worker on ``task_queue`` runs (called by the bootstrap)."""
+    _SERVED[task_queue] = activity_names
+
+
+def served_on(task_queue: str) -> frozenset[str] | None:
+    """The activities a worker in this process runs on ``task_queue``, if one was started here."""
+    return _SERVED.get(task_queue)
+
+
+def resolve_queue(config: ActivityConfig, current_queue: str) -> str:
+    """Where workflow code on ``current_queue`` should run ``config``'s activity.
+
+    The current queue when this process serves the activity there (a domain's own activities, a
+    test worker on a fresh queue); otherwise the activity's registered queue (cross-domain work).
+    """
+    served = _SERVED.get(current_queue)
+    if config.queue is None or (served is not None and config.name in served):
+        return current_queue
+    return config.queue
+
+
+def type_adapter(tp: Any) -> pydantic.TypeAdapter[Any]:
+    """A cached ``TypeAdapter`` for ``tp``: building one costs far more than using it."""
+    cached = _ADAPTERS.get(tp)
+    if cached is None:
+        cached = _ADAPTERS[tp] = pydantic.TypeAdapter(tp)
+    return cached
+
+
+_ADAPTERS: dict[Any, pydantic.TypeAdapter[Any]] = {}
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or repr(tp)
+
+
+def _short_errors(err: pydantic.ValidationError) -> str:
+    parts = []
+    for e in err.errors()[:5]:
+        loc = ".".join(str(p) for p in e["loc"]) or "input"
+        parts.append(f"{loc}: {e['msg']}")
+    more = len(err.errors()) - 5
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

@@ -1,0 +1,69 @@
+"""One cached Temporal client per process, configured from the environment.
+
+The connection comes from the SDK's environment config (``TEMPORAL_ADDRESS`` and friends, see
+:mod:`core.settings`); payloads go through the pydantic data converter so activity and workflow
+inputs can be pydantic models. A connection failure is reported as :class:`TemporalUnavailable`,
+one line that says where Lanes tried to connect and what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+from core.settings import DEFAULT_TEMPORAL_ADDRESS
+
+__all__ = ["TemporalUnavailable", "connect", "get_client", "reset_client"]
+
+
+class TemporalUnavailable(RuntimeError):
+    """The Temporal server could not be reached."""
+
+
+_client: Client | None = None
+_lock: asyncio.Lock | None = None
+
+
+def connect_config() -> dict[str, Any]:
+    """Connection arguments from the environment, with Lanes' local default address."""
+    config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
+    config.setdefault("target_host", DEFAULT_TEMPORAL_ADDRESS)
+    return config
+
+
+async def connect(**overrides: Any) -> Client:
+    """Open a new client (not cached). ``overrides`` replace environment values."""
+    config = connect_config() | overrides
+    target = config["target_host"]
+    try:
+        return await Client.connect(data_converter=pydantic_data_converter, **config)
+    except RuntimeError as err:
+        raise TemporalUnavailable(
+            f"cannot reach Temporal at {target} (namespace "
+            f"{config.get('namespace', 'default')!r}): {err}. Start it with `uv run lanes dev` "
+            "or set TEMPORAL_ADDRESS to a running server."
+        ) from err
+
+
+async def get_client() -> Client:
+    """The process's client, connected on first use."""
+    global _client, _lock
+    if _client is not None:
+        return _client
+    if _lock is None:
+        _lock = asyncio.Lock()
+    async with _lock:
+        if _client is None:
+            _client = await connect()
+    return _client
+
+
+def reset_client() -> None:
+    """Forget the cached client (tests, or after the environment changed)."""
+    global _client, _lock
+    _client = None
+    _lock = None

@@ -1,0 +1,130 @@
+"""Finding domains and what they contain.
+
+A domain is an installed distribution that names its import package under the ``lanes.domains``
+entry-point group (``sync = "sync"``, ``email = "mail"``). The entry-point name is the domain and
+its task queue. Its activities are every ``@activities.defn`` function in the modules under
+``<package>.activities``; its workflows are the classes ``<package>.workflows`` exports.
+
+Discovery by entry point, not by a list in core, means adding a domain edits no core file, and an
+image that installs one domain can only ever serve that one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from core import activities
+from core.activities import ActivityConfig
+
+__all__ = ["Domain", "DomainError", "installed", "load", "load_all"]
+
+ENTRY_POINT_GROUP = "lanes.domains"
+
+
+class DomainError(RuntimeError):
+    """A domain is missing or declares something inconsistent."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One domain's queue, activities and workflows, as loaded in this process."""
+
+    name: str
+    package: str
+    task_queue: str
+    activities: tuple[ActivityConfig, ...] = ()
+    workflows: tuple[type, ...] = ()
+    modules: tuple[str, ...] = field(default=(), repr=False)
+
+    def with_task_queue(self, task_queue: str) -> Domain:
+        """The same domain served on another queue (tests use a fresh queue each)."""
+        return Domain(
+            self.name, self.package, task_queue, self.activities, self.workflows, self.modules
+        )
+
+
+def installed() -> dict[str, str]:
+    """Installed domains: name → import package."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load(name: str, include: Iterable[str] = ()) -> Domain:
+    """Import domain ``name`` and collect its activities and workflows.
+
+    ``include`` names extra modules whose activities (for this domain's queue) and workflows are
+    served too, like Celery's ``--include``.
+    """
+    domains = installed()
+    if name not in domains:
+        known = ", ".join(sorted(domains)) or "none"
+        raise DomainError(
+            f"domain {name!r} is not installed (installed: {known}); "
+            f"install its package, e.g. `uv sync --package lanes-{name}`"
+        )
+    package = domains[name]
+    modules = [*_submodules(f"{package}.activities"), *include]
+    for module in modules:
+        importlib.import_module(module)
+    workflows_module = importlib.import_module(f"{package}.workflows")
+    workflows = _workflows_in(workflows_module)
+    for module in include:
+        workflows.extend(
+            w for w in _workflows_in(importlib.import_module(module)) if w not in workflows
+        )
+
+    mine: list[ActivityConfig] = []
+    for config in activities.registered().values():
+        if config.module.startswith(f"{package}.activities"):
+            if config.queue != name:
+                raise DomainError(
+                    f"activity {config.name!r} in {config.module} declares queue "
+                    f"{config.queue!r}, but domain {name!r} serves queue {name!r}; "
+                    "declare it in the package of the domain that runs it"
+                )
+            mine.append(config)
+        elif config.module in include and config.queue == name:
+            mine.append(config)
+    return Domain(
+        name=name,
+        package=package,
+        task_queue=name,
+        activities=tuple(sorted(mine, key=lambda c: c.name)),
+        workflows=tuple(workflows),
+        modules=tuple(modules),
+    )
+
+
+def load_all(names: Iterable[str] | None = None, include: Iterable[str] = ()) -> list[Domain]:
+    """Load the named domains (default: every installed one)."""
+    include = tuple(include)
+    return [load(n, include) for n in (names or sorted(installed()))]
+
+
+def _submodules(package: str) -> list[str]:
+    try:
+        pkg = importlib.import_module(package)
+    except ModuleNotFoundError:
+        return []
+    path = getattr(pkg, "__path__", None)
+    if path is None:
+        return [package]
+    found = [package]
+    for info in pkgutil.walk_packages(path, prefix=f"{package}."):
+        found.append(info.name)
+    return found
+
+
+def _workflows_in(module: ModuleType) -> list[type]:
+    names: Iterable[str] = getattr(module, "__all__", None) or dir(module)
+    found: list[type] = []
+    for attr in names:
+        value: Any = getattr(module, attr, None)
+        if isinstance(value, type) and hasattr(value, "__temporal_workflow_definition"):
+            found.append(value)
+    return found

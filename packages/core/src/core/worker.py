@@ -1,0 +1,209 @@
+"""The worker bootstrap behind every ``<domain>-worker`` script and ``lanes worker``.
+
+One process serves one or more domains; each domain gets one Temporal ``Worker`` on its queue that
+registers only that domain's workflows and activities, plus :class:`SingleActivityWorkflow` and
+``lanes.ping``. Around the workers:
+
+- **Failing workflows instead of hanging them.** ``pydantic.ValidationError`` is a workflow
+  failure type: a start argument that does not validate fails the run at once instead of leaving
+  it RUNNING with a retrying workflow task.
+- **Graceful shutdown.** SIGTERM or SIGINT stops polling, lets in-flight activities finish for up
+  to ``LANES_SHUTDOWN_TIMEOUT`` (the SDK's default is zero and it installs no signal handler),
+  then cancels what is left and exits 0. A second signal exits at once. The process ends with
+  ``os._exit`` after the drain: the SDK's Rust core has been seen to abort the interpreter at exit
+  (``PyGILState_Release``, exit 134) after a clean shutdown, which would turn a clean drain into a
+  crash report and a restart loop.
+- **Health.** ``/healthz`` and ``/readyz`` on ``LANES_HEALTH_PORT``.
+- **Limits.** Concurrency from ``LANES_MAX_CONCURRENT_*``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NoReturn
+
+import pydantic
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from core import activities, domains, telemetry
+from core.client import TemporalUnavailable, connect
+from core.domains import Domain, DomainError
+from core.health import HealthServer, HealthState
+from core.ping import ping
+from core.settings import LanesSettings, settings
+from core.workflows import SingleActivityWorkflow
+
+__all__ = ["activity_name", "build_worker", "run", "run_domain_worker", "serve"]
+
+log = logging.getLogger("lanes.worker")
+
+# Side-effect-free modules every workflow imports. Passing them through means the sandbox does not
+# re-import them for every workflow run (the registry must be shared with the worker anyway);
+# runtime restrictions still apply to code inside them.
+PASSTHROUGH_MODULES = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "typing_inspection",
+    "core.activities",
+    "core.durable",
+    "core.retry",
+    "core.task_queues",
+    "core.workflows",
+)
+
+
+def build_worker(
+    client: Client,
+    domain: Domain,
+    *,
+    task_queue: str | None = None,
+    extra_activities: Sequence[Callable[..., Any]] = (),
+    extra_workflows: Sequence[type] = (),
+    config: LanesSettings | None = None,
+    activity_executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    """A Temporal worker serving ``domain`` on its queue (or ``task_queue``)."""
+    config = config or settings()
+    queue = task_queue or domain.task_queue
+    functions: list[Callable[..., Any]] = [ping, *(c.fn for c in domain.activities)]
+    functions.extend(f for f in extra_activities if f not in functions)
+    workflows = [SingleActivityWorkflow, *domain.workflows]
+    workflows.extend(w for w in extra_workflows if w not in workflows)
+    served = {n for f in functions if (n := activity_name(f))}
+    activities.serve(queue, frozenset(served))
+    needs_threads = any(not inspect.iscoroutinefunction(f) for f in functions)
+    if needs_threads and activity_executor is None:
+        activity_executor = ThreadPoolExecutor(config.activity_threads)
+    return Worker(
+        client,
+        task_queue=queue,
+        activities=functions,
+        workflows=workflows,
+        activity_executor=activity_executor,
+        workflow_failure_exception_types=[pydantic.ValidationError],
+        graceful_shutdown_timeout=config.shutdown_timeout,
+        max_concurrent_activities=config.max_concurrent_activities,
+        max_concurrent_workflow_tasks=config.max_concurrent_workflow_tasks,
+        max_concurrent_local_activities=config.max_concurrent_local_activities,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+        identity=f"{os.getpid()}@{socket.gethostname()}/{queue}",
+    )
+
+
+def activity_name(fn: Callable[..., Any]) -> str | None:
+    config = activities.config_of(fn)
+    if config is not None:
+        return config.name
+    definition = getattr(fn, "__temporal_activity_definition", None)
+    return getattr(definition, "name", None)
+
+
+async def serve(
+    domain_list: Sequence[Domain],
+    *,
+    client: Client | None = None,
+    stop: asyncio.Event | None = None,
+    install_signal_handlers: bool = True,
+    health: bool = True,
+    on_ready: Callable[[HealthState], None] | None = None,
+) -> None:
+    """Serve the domains until ``stop`` is set (or SIGTERM/SIGINT), then drain and return."""
+    config = settings()
+    stop = stop or asyncio.Event()
+    state = HealthState(queues=[d.task_queue for d in domain_list])
+    if install_signal_handlers:
+        _install_signal_handlers(stop)
+    server = HealthServer(state, config.health_host, config.health_port) if health else None
+    if server is not None:
+        port = await server.start()
+        log.info("health endpoint on http://%s:%d/readyz", config.health_host, port)
+    try:
+        client = client or await connect()
+        workers = [build_worker(client, d, config=config) for d in domain_list]
+        tasks = [asyncio.create_task(w.run(), name=f"worker-{w.task_queue}") for w in workers]
+        state.ready = True
+        log.info(
+            "serving queues %s on %s (drain timeout %ss)",
+            ", ".join(state.queues),
+            client.service_client.config.target_host,
+            config.shutdown_timeout.total_seconds(),
+        )
+        if on_ready is not None:
+            on_ready(state)
+        stopped = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        state.draining = True
+        crashed = [t for t in done if t is not stopped and t.exception() is not None]
+        log.info("shutting down: draining in-flight activities")
+        await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stopped.cancel()
+        if crashed:
+            raise crashed[0].exception()  # type: ignore[misc]
+        log.info("shutdown complete")
+    finally:
+        if server is not None:
+            await server.stop()
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("second %s: exiting without waiting", signal.Signals(signum).name)
+            _exit(130)
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+
+def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) -> NoReturn:
+    """Serve the named domains (default: all installed) until stopped; never returns."""
+    names = list(domain_names or [])
+    service = f"lanes-{names[0]}" if len(names) == 1 else "lanes-worker"
+    telemetry.configure(service)
+    try:
+        loaded = domains.load_all(names or None, include)
+        asyncio.run(serve(loaded))
+    except (DomainError, TemporalUnavailable, OSError) as err:
+        log.error("%s", err)
+        _exit(1)
+    except KeyboardInterrupt:
+        _exit(130)
+    _exit(0)
+
+
+def run_domain_worker(name: str) -> NoReturn:
+    """Entry point of ``<domain>-worker``: serve that one domain."""
+    run([name], include=_include_from_env())
+
+
+def _include_from_env() -> list[str]:
+    raw = os.environ.get("LANES_INCLUDE", "")
+    return [m.strip() for m in raw.split(",") if m.strip()]
+
+
+def _exit(code: int) -> NoReturn:
+    # See the module docstring: end the process deliberately once shutdown is complete.
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)

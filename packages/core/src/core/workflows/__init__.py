@@ -1,0 +1,5 @@
+"""Workflows shipped by core and registered on every worker."""
+
+from core.workflows.single_activity import SingleActivityInput, SingleActivityWorkflow
+
+__all__ = ["SingleActivityInput", "SingleActivityWorkflow"]

@@ -1,0 +1,1 @@
+"""Activities of the email domain: each `@activities.defn` here is served."""

@@ -1,0 +1,9 @@
+"""The operations domain: Uptime checks, durable reminders, onboarding and maintenance chores.
+
+Activities live in `activities/` (one module per topic), workflows in `workflows/` (one class per
+file), periodic work in `schedules.py`. Everything here runs on the `operations` task queue.
+"""
+
+from core.task_queues import TaskQueue
+
+TASK_QUEUE = TaskQueue.OPERATIONS

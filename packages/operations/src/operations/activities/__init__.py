@@ -1,0 +1,1 @@
+"""Activities of the operations domain: each `@activities.defn` here is served."""

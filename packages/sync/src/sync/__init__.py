@@ -1,0 +1,9 @@
+"""The sync domain: External-API synchronisation: repositories from git and GitHub-compatible APIs.
+
+Activities live in `activities/` (one module per topic), workflows in `workflows/` (one class per
+file), periodic work in `schedules.py`. Everything here runs on the `sync` task queue.
+"""
+
+from core.task_queues import TaskQueue
+
+TASK_QUEUE = TaskQueue.SYNC

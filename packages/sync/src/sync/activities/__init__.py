@@ -1,0 +1,1 @@
+"""Activities of the sync domain: each `@activities.defn` here is served."""

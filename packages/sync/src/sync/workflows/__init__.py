@@ -1,0 +1,3 @@
+"""Workflows of the sync domain, one class per file, re-exported here for the worker."""
+
+__all__: list[str] = []
