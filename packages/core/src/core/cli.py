@@ -11,7 +11,6 @@ import asyncio
 import functools
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -61,8 +60,29 @@ def _run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
 
 @click.group()
 @click.version_option(package_name="lanes-core")
-def main() -> None:
+def cli() -> None:
     """Lanes: durable background work on Temporal."""
+
+
+def main() -> None:
+    """Entry point of ``lanes``: run the command, then end the process deliberately.
+
+    Ends with ``os._exit`` (via :func:`core.worker._exit`) because the SDK's Rust runtime has been
+    seen to abort the interpreter at exit (``PyGILState_Release``) once a client was used.
+    """
+    from core.worker import _exit
+
+    try:
+        code = cli.main(standalone_mode=False) or 0
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        code = 130
+    except click.ClickException as err:
+        err.show()
+        code = err.exit_code
+    except SystemExit as err:
+        code = err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
+    _exit(code if isinstance(code, int) else 0)
 
 
 def _load_known_activities() -> None:
@@ -84,7 +104,7 @@ def _echo_json(value: Any) -> None:
     click.echo(json.dumps(pydantic_core.to_jsonable_python(value), indent=2, sort_keys=True))
 
 
-@main.command("dispatch")
+@cli.command("dispatch")
 @click.argument("activity")
 @click.option("--input", "input_json", help="The activity's input as JSON.")
 @click.option("--queue", "task_queue", help="Task queue (default: the activity's own).")
@@ -139,7 +159,7 @@ def _cause(err: BaseException) -> str:
     return str(err)
 
 
-@main.command("ping")
+@cli.command("ping")
 @click.argument("queues", nargs=-1)
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait per lane.")
 @_run
@@ -175,7 +195,7 @@ async def ping_command(queues: tuple[str, ...], timeout: float) -> None:
         raise LanesError("some lanes did not answer; is their worker running?")
 
 
-@main.command("worker")
+@cli.command("worker")
 @click.option(
     "--queues", default="", help="Comma-separated domains/queues (default: every installed one)."
 )
@@ -188,7 +208,7 @@ def worker_command(queues: str, include: tuple[str, ...]) -> None:
     run(names or None, include=include)
 
 
-@main.command("check")
+@cli.command("check")
 def check_command() -> None:
     """Load every installed domain and list what it serves; fails on a bad declaration."""
     try:
@@ -203,7 +223,7 @@ def check_command() -> None:
             click.echo(f"  workflow  {wf.__temporal_workflow_definition.name}")  # type: ignore[attr-defined]
 
 
-@main.command("dev")
+@cli.command("dev")
 @click.option("--port", default=7233, show_default=True, help="Temporal frontend port.")
 @click.option("--ui-port", default=8233, show_default=True, help="Temporal UI port.")
 def dev_command(port: int, ui_port: int) -> None:
@@ -221,7 +241,7 @@ def dev_command(port: int, ui_port: int) -> None:
 
 
 async def _dev(port: int, ui_port: int) -> int:
-    from core.worker import serve
+    from core.worker import FORCED_EXIT_CALLBACKS, serve
 
     home: Path = settings().home
     server: DevServer | None = None
@@ -236,6 +256,7 @@ async def _dev(port: int, ui_port: int) -> int:
             log_file=home / "temporal.log",
         )
         await server.start()
+        FORCED_EXIT_CALLBACKS.append(server.stop_sync)
         os.environ["TEMPORAL_ADDRESS"] = server.address
         click.echo(f"Temporal server  {server.address}  (state in {home}/temporal.db)")
         click.echo(f"Temporal UI      {server.ui_url}")
@@ -253,4 +274,4 @@ async def _dev(port: int, ui_port: int) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -155,6 +155,7 @@ class DevServer:
             # Own process group: a Ctrl-C in the terminal reaches `lanes dev`, which then stops
             # the server itself after the workers drained (the server must outlive them).
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
@@ -205,3 +206,15 @@ class DevServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the forked child: ask Linux to SIGTERM the server if its parent dies (even SIGKILL),
+    so a crashed `lanes dev` or test run never leaves a server holding its ports."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

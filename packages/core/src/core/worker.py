@@ -64,6 +64,10 @@ PASSTHROUGH_MODULES = (
 )
 
 
+FORCED_EXIT_CALLBACKS: list[Callable[[], None]] = []
+"""Run before a forced exit (second Ctrl-C): ``lanes dev`` stops its Temporal server here."""
+
+
 def build_worker(
     client: Client,
     domain: Domain,
@@ -164,10 +168,19 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
 
     def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
         if stop.is_set():
-            log.warning("second %s: exiting without waiting", signal.Signals(signum).name)
-            _exit(130)
-        log.info("%s received: stopping", signal.Signals(signum).name)
+            # A second Ctrl-C is a person who will not wait; a repeated SIGTERM is usually a
+            # process manager (or `uv run` forwarding) and must not cut the drain short.
+            if signum == signal.SIGINT:
+                log.warning("second SIGINT: exiting without waiting for in-flight activities")
+                for callback in FORCED_EXIT_CALLBACKS:
+                    with contextlib.suppress(Exception):
+                        callback()
+                _exit(130)
+            log.info("%s received again: still draining", name)
+            return
+        log.info("%s received: stopping", name)
         stop.set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
