@@ -12,10 +12,10 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "settings"]
+__all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "SettingsError", "settings"]
 
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 """Where clients connect when ``TEMPORAL_ADDRESS`` is unset: the server ``lanes dev`` starts."""
@@ -38,6 +38,14 @@ class LanesSettings(BaseSettings):
     """How long SIGTERM waits for in-flight activities before cancelling them. Default: 30 s.
     Keep Kubernetes' ``terminationGracePeriodSeconds`` above it."""
 
+    @field_validator("shutdown_timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        # Environment values are strings; "30" means seconds, as it does for every other tool.
+        if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+            return float(value)
+        return value
+
     max_concurrent_activities: int = Field(default=100, ge=1)
     """Activities one worker runs at once, per queue. Default: 100."""
     max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
@@ -48,7 +56,18 @@ class LanesSettings(BaseSettings):
     """Threads for synchronous (``def``) activities. Default: 16."""
 
 
+class SettingsError(ValueError):
+    """A ``LANES_*`` variable holds a value Lanes cannot use."""
+
+
 @lru_cache(maxsize=1)
 def settings() -> LanesSettings:
     """The process's settings, read once from the environment."""
-    return LanesSettings()
+    try:
+        return LanesSettings()
+    except ValidationError as err:
+        problems = "; ".join(
+            f"LANES_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
+            for e in err.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

@@ -41,7 +41,7 @@ from core.client import TemporalUnavailable, connect
 from core.domains import Domain, DomainError
 from core.health import HealthServer, HealthState
 from core.ping import ping
-from core.settings import LanesSettings, settings
+from core.settings import LanesSettings, SettingsError, settings
 from core.workflows import SingleActivityWorkflow
 
 __all__ = ["activity_name", "build_worker", "run", "run_domain_worker", "serve"]
@@ -195,7 +195,7 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
     try:
         loaded = domains.load_all(names or None, include)
         asyncio.run(serve(loaded))
-    except (DomainError, TemporalUnavailable, OSError) as err:
+    except (DomainError, TemporalUnavailable, SettingsError, OSError) as err:
         log.error("%s", err)
         _exit(1)
     except KeyboardInterrupt:

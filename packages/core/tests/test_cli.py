@@ -1,0 +1,131 @@
+"""The `lanes` command as a person uses it, against the real dev server."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from core.devserver import free_port, port_in_use
+from core.testing import running_worker
+from temporalio.client import Client
+
+LANES = str(Path(sys.executable).with_name("lanes"))
+
+
+async def lanes(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        LANES, *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_dispatch_wait_prints_the_result(
+    temporal_client: Client, task_queue: str, lanes_env: dict[str, str]
+) -> None:
+    async with running_worker(temporal_client, task_queue=task_queue):
+        code, out, err = await lanes(
+            "dispatch",
+            "lanes.ping",
+            "--queue",
+            task_queue,
+            "--input",
+            '{"echo": "hi"}',
+            "--wait",
+            env=lanes_env,
+        )
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["started"] is True
+    assert printed["result"]["echo"] == "hi"
+    assert printed["result"]["task_queue"] == task_queue
+
+
+async def test_the_same_id_twice_starts_one_workflow(
+    temporal_client: Client, task_queue: str, lanes_env: dict[str, str]
+) -> None:
+    workflow_id = f"cli-dup-{uuid.uuid4()}"
+    args = ("dispatch", "lanes.ping", "--queue", task_queue, "--id", workflow_id)
+    async with running_worker(temporal_client, task_queue=task_queue):
+        first = await lanes(*args, env=lanes_env)
+        second = await lanes(*args, env=lanes_env)
+    assert json.loads(first[1])["started"] is True
+    assert json.loads(second[1])["started"] is False
+    assert f"already dispatched: {workflow_id}" in second[2]
+    runs = [w async for w in temporal_client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    assert len(runs) == 1
+
+
+async def test_errors_are_one_clear_line(lanes_env: dict[str, str]) -> None:
+    code, _, err = await lanes("dispatch", "lanes.ping", "--input", "{nope", env=lanes_env)
+    assert code == 2 and "--input is not valid JSON" in err
+
+    code, _, err = await lanes("dispatch", "no_such_activity", env=lanes_env)
+    assert code == 1
+    assert err.strip() == (
+        "lanes: error: activity 'no_such_activity' is not registered in this process; "
+        "pass task_queue= to say which worker runs it"
+    )
+
+    unreachable = lanes_env | {"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
+    code, _, err = await lanes("dispatch", "lanes.ping", "--queue", "sync", env=unreachable)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot reach Temporal at 127.0.0.1:" in err and "lanes dev" in err
+
+
+async def test_check_lists_every_domain(lanes_env: dict[str, str]) -> None:
+    code, out, err = await lanes("check", env=lanes_env)
+    assert code == 0, err
+    for domain in (
+        "sync (queue sync",
+        "analysis (queue analysis",
+        "email (queue email, package mail",
+    ):
+        assert domain in out
+
+
+async def test_lanes_dev_brings_up_server_and_four_lanes_then_stops_cleanly(
+    tmp_path: Path, lanes_env: dict[str, str]
+) -> None:
+    port, ui_port = free_port(), free_port()
+    env = {k: v for k, v in lanes_env.items() if not k.startswith("TEMPORAL_")}
+    env |= {"LANES_HOME": str(tmp_path / ".lanes"), "LANES_HEALTH_PORT": "0"}
+    log = (tmp_path / "dev.log").open("wb")
+    dev = subprocess.Popen(
+        [LANES, "dev", "--port", str(port), "--ui-port", str(ui_port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while "workers " not in (tmp_path / "dev.log").read_text():
+            assert dev.poll() is None, (tmp_path / "dev.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "dev.log").read_text()
+            await asyncio.sleep(0.2)
+        text = (tmp_path / "dev.log").read_text()
+        assert f"Temporal UI      http://127.0.0.1:{ui_port}" in text
+        assert port_in_use("127.0.0.1", ui_port)
+
+        code, out, err = await lanes("ping", env=env | {"TEMPORAL_ADDRESS": f"127.0.0.1:{port}"})
+        assert code == 0, out + err
+        for queue in ("analysis", "email", "operations", "sync"):
+            assert any(line.startswith(queue) and " ms " in line for line in out.splitlines())
+
+        dev.send_signal(signal.SIGINT)
+        assert await asyncio.to_thread(dev.wait, 60) == 0, (tmp_path / "dev.log").read_text()
+        assert "Temporal server stopped" in (tmp_path / "dev.log").read_text()
+        assert not port_in_use("127.0.0.1", port)
+        assert (tmp_path / ".lanes" / "temporal.db").exists()
+    finally:
+        if dev.poll() is None:
+            os.kill(dev.pid, signal.SIGKILL)
+            dev.wait()
+        log.close()

@@ -1,0 +1,108 @@
+"""A real `sync-worker` process: readiness, ping from the CLI, and a graceful drain on SIGTERM."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+from core.devserver import free_port
+from core.dispatch import dispatch
+from core.testing import running_worker
+from slow_activity import slow_step
+from temporalio.client import Client
+
+TESTS = Path(__file__).parent
+BIN = Path(sys.executable).parent
+
+
+async def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def readyz(port: int) -> int:
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{port}/readyz", timeout=aiohttp.ClientTimeout(total=1)
+            ) as response,
+        ):
+            return response.status
+    except (aiohttp.ClientError, TimeoutError):
+        return 0
+
+
+async def test_sigterm_lets_the_running_activity_finish_then_exits_0(
+    temporal_client: Client, lanes_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    env = lanes_env | {
+        "LANES_HEALTH_PORT": str(port),
+        "LANES_HEALTH_HOST": "127.0.0.1",
+        "LANES_INCLUDE": "slow_activity",
+        "LANES_SHUTDOWN_TIMEOUT": "20",
+        "PYTHONPATH": str(TESTS),
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen([BIN / "sync-worker"], env=env, stdout=log, stderr=log)
+    try:
+        try:
+            await wait_until(lambda: _is(readyz(port), 200), 30, "the worker's /readyz")
+        except AssertionError:
+            raise AssertionError((tmp_path / "worker.log").read_text()) from None
+
+        ping = subprocess.run(
+            [BIN / "lanes", "ping", "sync"], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert ping.returncode == 0, ping.stderr
+        assert ping.stdout.startswith("sync") and "ms" in ping.stdout
+
+        job = await dispatch(
+            "test.slow_step",
+            {"seconds": 3, "marker_dir": str(tmp_path)},
+            task_queue="sync",
+            client=temporal_client,
+        )
+        await wait_until(lambda: _exists(tmp_path / "started"), 15, "the activity to start")
+        signalled = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        await wait_until(lambda: _is(readyz(port), 503), 5, "/readyz to report draining")
+        code = await asyncio.to_thread(worker.wait, 30)
+        drained_in = time.monotonic() - signalled
+
+        assert code == 0, (tmp_path / "worker.log").read_text()
+        assert (tmp_path / "finished").read_text() == "1"
+        assert drained_in < 20  # it waited for the activity, not for the whole drain timeout
+        assert "shutdown complete" in (tmp_path / "worker.log").read_text()
+
+        # The activity's result is recorded in the history; the workflow's last step waits for
+        # the next worker on the queue, as it would in a rolling deploy.
+        history = await job.handle.fetch_history()
+        assert any(e.HasField("activity_task_completed_event_attributes") for e in history.events)
+        async with running_worker(
+            temporal_client, "sync", task_queue="sync", activities=[slow_step]
+        ):
+            result = await asyncio.wait_for(job.result(), 15)
+        assert result == {"attempt": 1, "slept": 3.0}
+    finally:
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+        log.close()
+
+
+async def _is(status: "asyncio.Future[int] | object", expected: int) -> bool:
+    return await status == expected  # type: ignore[misc]
+
+
+async def _exists(path: Path) -> bool:
+    return path.exists()
