@@ -143,3 +143,22 @@ async def test_a_failed_job_reports_the_activity_error(
     assert isinstance(caught.value.cause, ActivityError)
     assert isinstance(caught.value.cause.cause, ApplicationError)
     assert caught.value.cause.cause.type == "CardDeclined"
+
+
+async def test_same_id_after_a_failure_runs_again(temporal_client: Client, task_queue: str) -> None:
+    failed_id = f"dup-failed-{uuid.uuid4()}"
+
+    @activities.defn(name="dispatch.fails_once", queue="dispatch-test")
+    async def fails_once(input: str) -> str:
+        if input == "boom":
+            raise ApplicationError("boom", non_retryable=True)
+        return input
+
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[fails_once]):
+        failed = await dispatch(fails_once, "boom", task_queue=task_queue, workflow_id=failed_id)
+        with pytest.raises(WorkflowFailureError):
+            await failed.result()
+        # A job that failed may be dispatched again under the same id: that is a retry.
+        retried = await dispatch(fails_once, "ok", task_queue=task_queue, workflow_id=failed_id)
+        assert retried.started and retried.run_id != failed.run_id
+        assert await retried.result() == "ok"

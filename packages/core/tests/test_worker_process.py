@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -106,3 +107,47 @@ async def _is(status: "asyncio.Future[int] | object", expected: int) -> bool:
 
 async def _exists(path: Path) -> bool:
     return path.exists()
+
+
+async def test_lanes_worker_serves_several_domains_in_one_process(
+    lanes_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    env = lanes_env | {"LANES_HEALTH_PORT": str(port), "LANES_HEALTH_HOST": "127.0.0.1"}
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [BIN / "lanes", "worker", "--queues", "email,operations"], env=env, stdout=log, stderr=log
+    )
+    try:
+        await wait_until(lambda: _is(readyz(port), 200), 30, "the worker's /readyz")
+        ping = subprocess.run(
+            [BIN / "lanes", "ping", "email", "operations"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+        pids = {line.split()[-1] for line in ping.stdout.splitlines()}
+        assert pids == {f"{worker.pid}@{socket.gethostname()}"}
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(worker.wait, 30) == 0
+    finally:
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+        log.close()
+
+
+def test_an_uninstalled_domain_is_a_clear_startup_error(lanes_env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [BIN / "lanes", "worker", "--queues", "billing"],
+        env=lanes_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert "domain 'billing' is not installed (installed: analysis, email, operations, sync)" in (
+        done.stderr
+    )
