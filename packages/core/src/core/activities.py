@@ -83,6 +83,8 @@ class ActivityConfig:
     """Whether the input argument has no default."""
     output_type: Any = None
     """Declared return type."""
+    local: bool = False
+    """Run as a local activity by default (the fast path, see :func:`defn`). Default: False."""
     module: str = ""
     """Module that declared it; the worker bootstrap uses it to find a domain's activities."""
 
@@ -127,6 +129,20 @@ class ActivityConfig:
             options["task_queue"] = queue
         return options
 
+    def runs_local(self, overrides: ActivityOptions | None = None) -> bool:
+        """Whether a call with ``overrides`` takes the local-activity fast path."""
+        if overrides is not None and overrides.local is not None:
+            return overrides.local
+        return self.local
+
+    def local_options(self, overrides: ActivityOptions | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``workflow.execute_local_activity`` (no queue, no heartbeat:
+        a local activity runs inside the worker that runs the workflow)."""
+        options = self.execution_options(overrides)
+        options.pop("heartbeat_timeout", None)
+        options.pop("task_queue", None)
+        return options
+
 
 class RetryPolicyInput(pydantic.BaseModel):
     """A retry policy as JSON: a named policy to start from and the fields to change."""
@@ -163,6 +179,8 @@ class ActivityOptions(pydantic.BaseModel):
     start_to_close_timeout: timedelta | None = None
     schedule_to_close_timeout: timedelta | None = None
     heartbeat_timeout: timedelta | None = None
+    local: bool | None = None
+    """Run as a local activity (fast path) or not. Default: the activity's declaration."""
 
     @pydantic.field_validator("retry_policy", mode="before")
     @classmethod
@@ -188,6 +206,7 @@ def defn(
     start_to_close: timedelta | None = None,
     schedule_to_close: timedelta | None = None,
     heartbeat: timedelta | None = None,
+    local: bool = False,
 ) -> Callable[[F], F]: ...
 
 
@@ -201,6 +220,7 @@ def defn(
     start_to_close: timedelta | None = None,
     schedule_to_close: timedelta | None = None,
     heartbeat: timedelta | None = None,
+    local: bool = False,
 ) -> F | Callable[[F], F]:
     """Declare a Temporal activity and register how it runs.
 
@@ -214,6 +234,12 @@ def defn(
         schedule_to_close: Longest time over all attempts. Default: unbounded.
         heartbeat: Heartbeat timeout; set it for long activities that call
             ``activity.heartbeat()``. Default: none.
+        local: Take the fast path: run as a *local activity* inside the worker that runs the
+            job's workflow, which writes about half the history events and skips a round trip
+            through the server. Only for short jobs (seconds) that need no heartbeat: attempts
+            are not each visible in the history, a retry waits inside the worker while the
+            backoff is short, and the activity must be served by the same worker as the
+            workflow. Default: False.
     """
 
     def decorate(f: F) -> F:
@@ -225,6 +251,7 @@ def defn(
             start_to_close=start_to_close,
             schedule_to_close=schedule_to_close,
             heartbeat=heartbeat,
+            local=local,
         )
         existing = _REGISTRY.get(config.name)
         if existing is not None and _origin(existing.fn) != _origin(f):
@@ -250,6 +277,7 @@ def _build_config(
     start_to_close: timedelta | None,
     schedule_to_close: timedelta | None,
     heartbeat: timedelta | None,
+    local: bool = False,
 ) -> ActivityConfig:
     activity_name = name or f.__name__
     where = f"activity {activity_name!r} ({_origin(f)})"
@@ -278,6 +306,10 @@ def _build_config(
     limit = start_to_close or schedule_to_close
     if heartbeat is not None and limit is not None and heartbeat >= limit:
         raise ValueError(f"{where}: heartbeat {heartbeat} must be shorter than the run ({limit})")
+    if local and heartbeat is not None:
+        raise ValueError(
+            f"{where}: a local activity cannot heartbeat; drop local=True or heartbeat"
+        )
     try:
         policy = retry_policy(retry)
     except KeyError as err:
@@ -293,6 +325,7 @@ def _build_config(
         input_type=input_type,
         input_required=input_required,
         output_type=hints.get("return"),
+        local=local,
         module=f.__module__,
     )
 

@@ -34,22 +34,26 @@ from datetime import timedelta
 from typing import Any
 
 import pydantic
-import pydantic_core
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import core.ping  # noqa: F401 - registers lanes.ping so it validates here like any activity
 from core import activities
-from core.activities import ActivityConfig, ActivityOptions
+from core._jobs import DispatchError, encode_input, resolve_activity
+from core.activities import ActivityOptions
+from core.bulk import BulkDispatch, dispatch_many
 from core.client import get_client
 from core.workflows.single_activity import SingleActivityInput, SingleActivityWorkflow
 
-__all__ = ["DispatchError", "Dispatched", "dispatch", "dispatch_and_wait"]
-
-
-class DispatchError(ValueError):
-    """The dispatch call itself is wrong (unknown activity, bad input, no queue); nothing ran."""
+__all__ = [
+    "BulkDispatch",
+    "DispatchError",
+    "Dispatched",
+    "dispatch",
+    "dispatch_and_wait",
+    "dispatch_many",
+]
 
 
 @dataclass
@@ -114,7 +118,7 @@ async def dispatch(
         memo: Free-form notes shown with the job.
         client: Client to use. Default: the process's cached client.
     """
-    config = _resolve(activity)
+    config = resolve_activity(activity)
     name = config.name if config else str(activity)
     queue = task_queue or (config.queue if config else None)
     if not queue:
@@ -124,7 +128,7 @@ async def dispatch(
             else f"activity {name!r} is not registered in this process"
         )
         raise DispatchError(f"{why}; pass task_queue= to say which worker runs it")
-    payload = _encode_input(config, input)
+    payload = encode_input(config, input)
     try:
         overrides = ActivityOptions.model_validate(options) if options is not None else None
     except pydantic.ValidationError as err:
@@ -160,29 +164,3 @@ async def dispatch_and_wait(
     """``dispatch`` and wait for the result (Celery's ``apply_async().get()``)."""
     job = await dispatch(activity, input, **kwargs)
     return await job.result()
-
-
-def _resolve(activity: str | Callable[..., Any]) -> ActivityConfig | None:
-    config = activities.config_of(activity)
-    if config is None and not isinstance(activity, str):
-        raise DispatchError(
-            f"{getattr(activity, '__qualname__', activity)!r} is not a registered activity; "
-            "declare it with @activities.defn or dispatch it by name with task_queue="
-        )
-    return config
-
-
-def _encode_input(config: ActivityConfig | None, input: Any) -> Any:
-    """The input as plain JSON, validated first when the activity is known here."""
-    if config is None:
-        try:
-            return pydantic_core.to_jsonable_python(input)
-        except pydantic_core.PydanticSerializationError as err:
-            raise DispatchError(f"input is not JSON-serialisable: {err}") from None
-    try:
-        value = config.validate_input(input)
-    except ValueError as err:
-        raise DispatchError(str(err)) from None
-    if value is None:
-        return None
-    return activities.type_adapter(config.input_type).dump_python(value, mode="json")

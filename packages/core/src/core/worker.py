@@ -42,7 +42,7 @@ from core.domains import Domain, DomainError
 from core.health import HealthServer, HealthState
 from core.ping import ping
 from core.settings import LanesSettings, SettingsError, settings
-from core.workflows import SingleActivityWorkflow
+from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
 __all__ = ["activity_name", "build_worker", "run", "run_domain_worker", "serve"]
 
@@ -83,7 +83,7 @@ def build_worker(
     queue = task_queue or domain.task_queue
     functions: list[Callable[..., Any]] = [ping, *(c.fn for c in domain.activities)]
     functions.extend(f for f in extra_activities if f not in functions)
-    workflows = [SingleActivityWorkflow, *domain.workflows]
+    workflows = [SingleActivityWorkflow, BatchWorkflow, *domain.workflows]
     workflows.extend(w for w in extra_workflows if w not in workflows)
     served = {n for f in functions if (n := activity_name(f))}
     activities.serve(queue, frozenset(served))

@@ -1,0 +1,76 @@
+"""The local-activity fast path: same result, fewer history events, retries still apply."""
+
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from core import activities
+from core.dispatch import dispatch
+from core.testing import running_worker
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+
+CALLS: Counter[str] = Counter()
+
+
+@activities.defn(
+    queue="fast-test",
+    local=True,
+    start_to_close=timedelta(seconds=5),
+    retry=RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=4),
+)
+async def quick_lookup(input: str) -> str:
+    CALLS[input] += 1
+    if input.startswith("flaky") and CALLS[input] < 3:
+        raise RuntimeError("try again")
+    return input[::-1]
+
+
+async def event_types(job) -> list[int]:  # type: ignore[no-untyped-def]
+    history = await job.handle.fetch_history()
+    return [e.event_type for e in history.events]
+
+
+async def test_declared_local_runs_without_an_activity_task(
+    temporal_client: Client, task_queue: str
+) -> None:
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[quick_lookup]):
+        job = await dispatch(quick_lookup, "abc", task_queue=task_queue)
+        assert await job.result() == "cba"
+        standard = await dispatch(
+            quick_lookup, "abc", task_queue=task_queue, options={"local": False}
+        )
+        assert await standard.result() == "cba"
+    fast, slow = await event_types(job), await event_types(standard)
+    assert EventType.EVENT_TYPE_MARKER_RECORDED in fast
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in fast
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED in slow
+    assert len(fast) < len(slow)
+
+
+async def test_local_retries_follow_the_registered_policy(
+    temporal_client: Client, task_queue: str
+) -> None:
+    key = f"flaky-{uuid.uuid4()}"
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[quick_lookup]):
+        job = await dispatch(quick_lookup, key, task_queue=task_queue)
+        assert await job.result() == key[::-1]
+    assert CALLS[key] == 3
+
+
+async def test_ping_can_take_the_fast_path_per_call(
+    temporal_client: Client, task_queue: str
+) -> None:
+    async with running_worker(temporal_client, task_queue=task_queue):
+        job = await dispatch("lanes.ping", task_queue=task_queue, options={"local": True})
+        assert (await job.result()).task_queue == task_queue
+    assert EventType.EVENT_TYPE_MARKER_RECORDED in await event_types(job)
+
+
+def test_a_local_activity_cannot_heartbeat() -> None:
+    async def long_job() -> None: ...
+
+    with pytest.raises(ValueError, match="a local activity cannot heartbeat"):
+        activities.defn(queue="q", local=True, heartbeat=timedelta(seconds=5))(long_job)
