@@ -45,7 +45,9 @@ async def list_command(owner: str | None) -> None:
     """Every schedule on the server: id, owner, when, next runs, paused, last result."""
     client = await get_client()
     ids = sorted([entry.id async for entry in await client.list_schedules()])
-    rows = [("ID", "OWNER", "SPEC", "NEXT RUNS (UTC)", "PAUSED", "LAST RESULT")]
+    rows: list[tuple[str, ...]] = [
+        ("ID", "OWNER", "SPEC", "NEXT RUNS (UTC)", "PAUSED", "LAST RESULT")
+    ]
     for schedule_id in ids:
         row = await _row(client, schedule_id)
         if row is not None and (owner is None or row[1] == owner):
