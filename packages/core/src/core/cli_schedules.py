@@ -7,6 +7,7 @@ only ever writes the schedules the installed domains declare (see :mod:`core.sch
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -77,7 +78,7 @@ async def _row(client: Client, schedule_id: str) -> tuple[str, ...] | None:
         str(memo.get("spec") or _spec_text(description)),
         next_runs or "-",
         "yes" if description.schedule.state.paused else "no",
-        _last_result(description),
+        await _last_result(client, description),
     )
 
 
@@ -89,19 +90,26 @@ def _spec_text(description: ScheduleDescription) -> str:
     return "; ".join(parts) or "-"
 
 
-def _last_result(description: ScheduleDescription) -> str:
+async def _last_result(client: Client, description: ScheduleDescription) -> str:
     recent = description.raw_description.info.recent_actions
     if not recent:
         return "-"
     last = recent[-1]
-    status = last.start_workflow_status
+    started = last.start_workflow_result
+    # The schedule records a run's status only lazily; the run itself knows it now.
+    status: int = last.start_workflow_status
+    with contextlib.suppress(RPCError):  # the run may be past retention
+        run = client.get_workflow_handle(started.workflow_id, run_id=started.run_id)
+        status = (await run.describe()).raw_description.workflow_execution_info.status
     name = (
-        WorkflowExecutionStatus.Name(status).removeprefix("WORKFLOW_EXECUTION_STATUS_").lower()
+        WorkflowExecutionStatus.Name(status)  # type: ignore[arg-type]
+        .removeprefix("WORKFLOW_EXECUTION_STATUS_")
+        .lower()
         if status
         else "started"
     )
     when = last.actual_time.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
-    return f"{name} ({when}, {last.start_workflow_result.workflow_id})"
+    return f"{name} ({when}, {started.workflow_id})"
 
 
 @schedules_group.command("sync")

@@ -101,9 +101,12 @@ class SyncSummary:
         return out
 
     def __str__(self) -> str:
+        to = "to " if self.dry_run else ""
         counts = (
-            f"{len(self.created)} created, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged, {len(self.deleted)} deleted"
+            f"{len(self.created)} {to}create{'' if to else 'd'}, "
+            f"{len(self.updated)} {to}update{'' if to else 'd'}, "
+            f"{len(self.unchanged)} unchanged, "
+            f"{len(self.deleted)} {to}delete{'' if to else 'd'}"
         )
         if self.conflicts:
             counts += f", {len(self.conflicts)} conflicts"
