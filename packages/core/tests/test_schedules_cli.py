@@ -157,7 +157,8 @@ async def test_sync_plans_then_applies_the_installed_domains_schedules(
         ]
         assert await describe_or_none(handle) is not None
     finally:
-        await sync_schedules(temporal_client, [], owner="operations")
+        if await describe_or_none(handle) is not None:
+            await handle.delete()
 
 
 async def test_errors_are_one_line_and_a_non_zero_exit(lanes_env: dict[str, str]) -> None:

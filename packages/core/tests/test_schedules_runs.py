@@ -15,7 +15,7 @@ import pydantic
 import pytest
 from core import activities
 from core.domains import Domain
-from core.schedules import Schedule, owner_of, sync_schedules
+from core.schedules import Schedule, describe_or_none, owner_of, sync_schedules
 from core.testing import running_worker
 from core.worker import serve
 from temporalio.api.enums.v1 import EventType
@@ -88,7 +88,7 @@ async def test_triggered_activity_schedule_runs_with_the_registered_retry_policy
     assert RetryPolicy.from_proto(scheduled[0].retry_policy) == PROBE_RETRY
     assert scheduled[0].start_to_close_timeout.ToTimedelta() == timedelta(seconds=42)
     assert scheduled[0].task_queue.name == task_queue
-    await sync_schedules(temporal_client, [], owner=owner)
+    await temporal_client.get_schedule_handle(schedule.id).delete()
 
 
 async def test_operations_heartbeat_pings_the_operations_lane(temporal_client: Client) -> None:
@@ -104,7 +104,9 @@ async def test_operations_heartbeat_pings_the_operations_lane(temporal_client: C
             result = await asyncio.wait_for(run.result(), 15)
         assert result["task_queue"] == "operations"
     finally:
-        await sync_schedules(temporal_client, [], owner="operations")
+        heartbeat = temporal_client.get_schedule_handle("operations.heartbeat")
+        if await describe_or_none(heartbeat) is not None:
+            await heartbeat.delete()
 
 
 def write_domain_package(root: Path, name: str, schedules_source: str) -> None:
@@ -158,7 +160,7 @@ async def test_worker_start_syncs_its_domains_schedules(
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-    await sync_schedules(temporal_client, [], owner=owner)
+    await temporal_client.get_schedule_handle(f"{owner}.tick").delete()
 
 
 async def test_a_bad_schedule_is_logged_and_the_worker_still_serves(

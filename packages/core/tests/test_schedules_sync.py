@@ -13,6 +13,7 @@ from core.schedules import (
     Schedule,
     declaration_memo,
     describe_or_none,
+    owned_schedule_ids,
     owner_of,
     sync_schedules,
 )
@@ -41,6 +42,14 @@ async def describe(client: Client, schedule_id: str) -> ScheduleDescription:
 
 async def exists(client: Client, schedule_id: str) -> bool:
     return await describe_or_none(client.get_schedule_handle(schedule_id)) is not None
+
+
+async def listed(client: Client, owner: str, ids: list[str]) -> None:
+    """Wait until the server's schedule list shows ``ids``: listing is eventually consistent,
+    and only listed schedules can be found for deletion."""
+    async with asyncio.timeout(10):
+        while not set(ids) <= set(await owned_schedule_ids(client, owner)):
+            await asyncio.sleep(0.05)
 
 
 async def test_first_sync_creates_and_second_sync_changes_nothing(
@@ -115,6 +124,7 @@ async def test_removed_declaration_is_deleted_and_nothing_else_is_touched(
     await sync_schedules(
         temporal_client, [ping_every(f"{other_owner}.theirs", 5)], owner=other_owner
     )
+    await listed(temporal_client, owner, [f"{owner}.keep", f"{owner}.drop"])
     subprocess.run(
         [
             str(temporal_binary()),
@@ -173,6 +183,7 @@ async def test_dry_run_reports_the_plan_and_changes_nothing(
         owner=owner,
     )
     before = await describe(temporal_client, f"{owner}.same")
+    await listed(temporal_client, owner, [f"{owner}.same", f"{owner}.old"])
 
     plan = await sync_schedules(
         temporal_client,
@@ -211,6 +222,7 @@ async def test_concurrent_syncs_of_the_same_list_converge_without_errors(
     # Each schedule was created by exactly one of the two; the other found it in place.
     assert sorted(first[0].created + first[1].created) == ids
     assert sorted(first[0].created + first[0].unchanged) == ids
+    await listed(temporal_client, owner, ids)
 
     await asyncio.gather(
         *(

@@ -14,6 +14,10 @@ How it decides, per owner (a domain name):
   memo of the schedule's start-workflow action (``lanes_schedule``), because the SDK's schedule
   update can replace the action but not the schedule's own memo; each run then also records which
   declaration started it. An edit made on the server by hand is kept until the declaration changes.
+- **Deletion** finds this owner's schedules through the server's schedule list, which is
+  eventually consistent: a schedule created a moment ago may only be listed, and so deleted, by
+  the next sync. Before deleting, the schedule is described (strongly consistent) to confirm the
+  owner.
 - **Pause.** A declaration with ``paused=True`` pauses the schedule. Otherwise an update keeps the
   pause state and note an operator set, except that lifting a pause the code itself declared
   unpauses it.
