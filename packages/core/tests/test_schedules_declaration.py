@@ -200,6 +200,24 @@ def test_load_schedules_names_the_module(tmp_path: Path, monkeypatch: pytest.Mon
         load_schedules("decl_pkg")
 
 
+def test_a_typo_in_schedules_py_is_a_declaration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "typo_pkg").mkdir()
+    (tmp_path / "typo_pkg" / "__init__.py").write_text("")
+    (tmp_path / "typo_pkg" / "schedules.py").write_text(
+        "from core.schedules import Schedule\n"
+        "SCHEDULES = [Schedule(ids='x', target='lanes.ping')]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    with pytest.raises(
+        ScheduleError,
+        match=r"^typo_pkg\.schedules failed to import: TypeError: .*unexpected keyword .*'ids'",
+    ):
+        load_schedules("typo_pkg")
+
+
 def test_a_domain_without_schedules_module_declares_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

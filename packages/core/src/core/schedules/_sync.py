@@ -142,6 +142,8 @@ def load_schedules(package: str) -> list[Schedule]:
         raise
     except ScheduleError as err:
         raise ScheduleError(f"{module_name}: {err}") from None
+    except Exception as err:  # a typo in the file (unknown keyword...) is a declaration error too
+        raise ScheduleError(f"{module_name} failed to import: {type(err).__name__}: {err}") from err
     declared = getattr(module, "SCHEDULES", None)
     if not isinstance(declared, list | tuple):
         raise ScheduleError(f"{module_name} must define SCHEDULES as a list of Schedule")
