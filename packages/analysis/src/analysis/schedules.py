@@ -1,3 +1,5 @@
 """Periodic work of the analysis domain, declared as data and synced when its worker starts."""
 
-SCHEDULES: list[object] = []
+from core.schedules import Schedule
+
+SCHEDULES: list[Schedule] = []

@@ -280,4 +280,13 @@ async def _dev(port: int, ui_port: int) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # Run the importable module rather than this __main__ copy, so the command groups below
+    # register against it (they import LanesError and _run from `core.cli`).
+    from core.cli import main as _main
+
+    _main()
+else:
+    # Command groups kept in their own modules, added last because they import from this one.
+    from core.cli_schedules import schedules_group
+
+    cli.add_command(schedules_group)

@@ -52,6 +52,9 @@ class LanesSettings(BaseSettings):
     """Workflow tasks one worker runs at once, per queue. Default: 100."""
     max_concurrent_local_activities: int = Field(default=100, ge=1)
     """Local activities (fast path, bulk dispatch) one worker runs at once. Default: 100."""
+    sync_schedules: bool = True
+    """Sync each served domain's ``schedules.py`` with the server when a worker starts.
+    Default: true."""
     activity_threads: int = Field(default=16, ge=1)
     """Threads for synchronous (``def``) activities. Default: 16."""
 

@@ -13,6 +13,8 @@ registers only that domain's workflows and activities, plus :class:`SingleActivi
   ``os._exit`` after the drain: the SDK's Rust core has been seen to abort the interpreter at exit
   (``PyGILState_Release``, exit 134) after a clean shutdown, which would turn a clean drain into a
   crash report and a restart loop.
+- **Schedules.** Before polling starts, each domain's ``schedules.py`` is synced with the server
+  (:mod:`core.schedules`); a failure is logged as an error and the workers still start.
 - **Health.** ``/healthz`` and ``/readyz`` on ``LANES_HEALTH_PORT``.
 - **Limits.** Concurrency from ``LANES_MAX_CONCURRENT_*``.
 """
@@ -41,6 +43,7 @@ from core.client import TemporalUnavailable, connect
 from core.domains import Domain, DomainError
 from core.health import HealthServer, HealthState
 from core.ping import ping
+from core.schedules import sync_domain_schedules
 from core.settings import LanesSettings, SettingsError, settings
 from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
@@ -137,6 +140,8 @@ async def serve(
         log.info("health endpoint on http://%s:%d/readyz", config.health_host, port)
     try:
         client = client or await connect()
+        if config.sync_schedules:
+            await sync_domain_schedules(client, domain_list)
         workers = [build_worker(client, d, config=config) for d in domain_list]
         tasks = [asyncio.create_task(w.run(), name=f"worker-{w.task_queue}") for w in workers]
         state.ready = True
