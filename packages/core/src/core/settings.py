@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "settings"]
@@ -37,6 +37,15 @@ class LanesSettings(BaseSettings):
     shutdown_timeout: timedelta = timedelta(seconds=30)
     """How long SIGTERM waits for in-flight activities before cancelling them. Default: 30 s.
     Keep Kubernetes' ``terminationGracePeriodSeconds`` above it."""
+
+    @field_validator("shutdown_timeout", mode="before")
+    @classmethod
+    def _seconds_as_number(cls, value: object) -> object:
+        # Environment values are strings, and pydantic reads "30" as neither seconds nor a
+        # duration; deploy/ (compose, Kubernetes) writes plain seconds.
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
     max_concurrent_activities: int = Field(default=100, ge=1)
     """Activities one worker runs at once, per queue. Default: 100."""
