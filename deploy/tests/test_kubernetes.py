@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from core.settings import LanesSettings
 from core.task_queues import TaskQueue
 
@@ -34,12 +33,14 @@ def settings_of(docs: list[dict[str, Any]], deployment: dict[str, Any]) -> dict[
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     names = [e["configMapRef"]["name"] for e in container["envFrom"] if "configMapRef" in e]
     maps = {c["metadata"]["name"]: c["data"] for c in of_kind(docs, "ConfigMap")}
-    assert len(names) == 1 and names[0] in maps, f"{names} not rendered alongside"
-    return maps[names[0]]
+    assert len(names) == 1, f"one settings ConfigMap per worker, found {names}"
+    assert names[0] in maps, f"{names[0]} is not rendered alongside"
+    data: dict[str, str] = maps[names[0]]
+    return data
 
 
 def domain_of(resource: dict[str, Any]) -> str:
-    return resource["metadata"]["labels"]["lanes.dev/domain"]
+    return str(resource["metadata"]["labels"]["lanes.dev/domain"])
 
 
 def test_every_overlay_renders(rendered: dict[str, str]) -> None:
@@ -47,7 +48,11 @@ def test_every_overlay_renders(rendered: dict[str, str]) -> None:
     for domain in DOMAINS:
         docs = docs_of(rendered[domain])
         assert sorted(d["kind"] for d in docs) == [
-            "ConfigMap", "Deployment", "Job", "PodDisruptionBudget", "ScaledObject"
+            "ConfigMap",
+            "Deployment",
+            "Job",
+            "PodDisruptionBudget",
+            "ScaledObject",
         ], domain
         assert {domain_of(d) for d in docs} == {domain}, "an overlay ships one domain only"
 
@@ -106,7 +111,8 @@ def test_workers_drain_probe_and_run_unprivileged(rendered: dict[str, str], over
         assert container["resources"]["requests"]["memory"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         secrets = [e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e]
-        assert "lanes-database" in secrets and f"lanes-{domain}" in secrets
+        assert "lanes-database" in secrets
+        assert f"lanes-{domain}" in secrets
 
         budgets = [p for p in of_kind(docs, "PodDisruptionBudget") if domain_of(p) == domain]
         assert len(budgets) == 1
@@ -192,5 +198,6 @@ def test_api_key_variant_gives_worker_and_scaler_the_key(rendered: dict[str, str
     secrets = {e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e}
     (auth,) = of_kind(docs, "TriggerAuthentication")
     (ref,) = auth["spec"]["secretTargetRef"]
-    assert ref["parameter"] == "apiKey" and ref["key"] == "TEMPORAL_API_KEY"
+    assert ref["parameter"] == "apiKey"
+    assert ref["key"] == "TEMPORAL_API_KEY"
     assert ref["name"] in secrets
