@@ -13,10 +13,12 @@ tool skips locally with the reason, and fails under ``CI=true``: a green CI must
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +94,47 @@ def rendered() -> dict[str, str]:
         assert result.returncode == 0, f"kubectl kustomize {overlay} failed:\n{result.stderr}"
         out[str(overlay.relative_to(K8S))] = result.stdout
     return out
+
+
+@dataclass(frozen=True)
+class Dockerfile:
+    """deploy/Dockerfile, parsed just enough to check it and to replay its install steps."""
+
+    args: dict[str, str]
+    """Global ``ARG name=default`` values (those before the first FROM)."""
+    stages: dict[str, list[tuple[str, str]]]
+    """Stage name → its (INSTRUCTION, arguments), FROM first, in file order."""
+
+    def run_commands(self, stage: str) -> list[str]:
+        """The shell commands of a stage's RUN instructions, ``--mount`` options removed."""
+        commands = [args for word, args in self.stages[stage] if word == "RUN"]
+        return [re.sub(r"^(--mount=\S+\s+)+", "", c) for c in commands]
+
+
+def parse_dockerfile(path: Path) -> Dockerfile:
+    """Instructions with continuation lines joined and comments dropped, grouped by stage."""
+    lines = [ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    args: dict[str, str] = {}
+    stages: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] | None = None
+    seen_from = False
+    for line in filter(str.strip, joined.splitlines()):
+        word, _, rest = line.strip().partition(" ")
+        word, rest = word.upper(), " ".join(rest.split())
+        if word == "FROM":
+            seen_from = True
+            match = re.search(r"\bAS\s+(\S+)$", rest, re.IGNORECASE)
+            current = stages.setdefault(match.group(1), []) if match else None
+        elif word == "ARG" and not seen_from and "=" in rest:
+            name, _, default = rest.partition("=")
+            args[name] = default
+        if current is not None:
+            current.append((word, rest))
+    return Dockerfile(args, stages)
+
+
+@pytest.fixture(scope="session")
+def dockerfile() -> Dockerfile:
+    """deploy/Dockerfile, parsed."""
+    return parse_dockerfile(DEPLOY / "Dockerfile")

@@ -14,31 +14,6 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 
 
-def instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
-    joined = re.sub(r"\\\n", " ", "\n".join(lines))
-    found = []
-    for line in joined.splitlines():
-        if line.strip():
-            word, _, rest = line.strip().partition(" ")
-            found.append((word.upper(), " ".join(rest.split())))
-    return found
-
-
-def stages(text: str) -> dict[str, list[tuple[str, str]]]:
-    """Stage name → its instructions (FROM included); unnamed stages are skipped."""
-    result: dict[str, list[tuple[str, str]]] = {}
-    current: list[tuple[str, str]] | None = None
-    for word, args in instructions(text):
-        if word == "FROM":
-            match = re.search(r"\bAS\s+(\S+)$", args, re.IGNORECASE)
-            current = result.setdefault(match.group(1), []) if match else None
-        if current is not None:
-            current.append((word, args))
-    return result
-
-
 def test_dockerfile_passes_hadolint(run_tool: Any) -> None:
     result = run_tool(["hadolint", "--no-color", str(DOCKERFILE)])
     assert result.returncode == 0, result.stdout + result.stderr
@@ -57,9 +32,8 @@ def test_hadolint_rejects_a_shell_form_entrypoint(run_tool: Any, tmp_path: Path)
     assert "DL3025" in result.stdout
 
 
-def test_worker_is_the_default_stage_and_runs_unprivileged_in_exec_form() -> None:
-    text = DOCKERFILE.read_text()
-    all_stages = stages(text)
+def test_worker_is_the_default_stage_and_runs_unprivileged_in_exec_form(dockerfile: Any) -> None:
+    all_stages = dockerfile.stages
     last_stage = list(all_stages)[-1]
     assert last_stage == "worker", "a plain `docker build` must produce the worker image"
     chain = all_stages["runtime"] + all_stages["worker"]
@@ -78,10 +52,8 @@ def test_worker_is_the_default_stage_and_runs_unprivileged_in_exec_form() -> Non
     assert json.loads(migrate) == ["lanes", "db", "upgrade"]
 
 
-def test_images_are_pinned_and_uv_satisfies_the_workspace() -> None:
-    args = dict(
-        a.split("=", 1) for w, a in instructions(DOCKERFILE.read_text()) if w == "ARG" and "=" in a
-    )
+def test_images_are_pinned_and_uv_satisfies_the_workspace(dockerfile: Any) -> None:
+    args = dockerfile.args
     uv_image, _, uv_version = args["UV_IMAGE"].rpartition(":")
     assert uv_image == "ghcr.io/astral-sh/uv"
     assert re.fullmatch(r"\d+\.\d+\.\d+", uv_version), "pin an exact uv release"
@@ -90,8 +62,8 @@ def test_images_are_pinned_and_uv_satisfies_the_workspace() -> None:
     assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", args["PYTHON_IMAGE"])
 
 
-def test_sync_steps_install_one_domain_without_dev_tools() -> None:
-    build = stages(DOCKERFILE.read_text())["build"]
+def test_sync_steps_install_one_domain_without_dev_tools(dockerfile: Any) -> None:
+    build = dockerfile.stages["build"]
     syncs = [a for w, a in build if w == "RUN" and "uv sync" in a]
     assert syncs
     for command in syncs:
@@ -99,7 +71,7 @@ def test_sync_steps_install_one_domain_without_dev_tools() -> None:
         assert "--no-dev" in command
         assert '--package "lanes-${DOMAIN}"' in command
         assert "--mount=type=cache,target=/root/.cache/uv" in command
-    env = " ".join(a for w, a in stages(DOCKERFILE.read_text())["build-base"] if w == "ENV")
+    env = " ".join(a for w, a in dockerfile.stages["build-base"] if w == "ENV")
     assert "UV_COMPILE_BYTECODE=1" in env
 
 

@@ -1,9 +1,11 @@
 """What the sync image installs, installed for real: it serves sync and carries no other domain.
 
-No Docker engine runs here, so the test replays the Dockerfile's own final ``uv sync`` line (read
-from the Dockerfile, so the two cannot drift) into a fresh environment, then starts that
-environment's ``sync-worker`` against the session's real Temporal dev server, waits for
-``/readyz``, stops it with SIGTERM by PID and expects the clean drain's exit 0.
+No Docker engine runs here, so the test replays the Dockerfile's build stages itself: the files
+/.dockerignore lets into the context, copied by the stages' own COPY lines into a scratch
+directory, then the stages' own ``uv sync`` commands (read from the Dockerfile, so the two cannot
+drift) into a fresh environment. It then starts that environment's ``sync-worker`` against the
+session's real Temporal dev server, waits for ``/readyz``, stops it with SIGTERM by PID and
+expects the clean drain's exit 0.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -27,27 +30,76 @@ REPO = Path(__file__).resolve().parents[2]
 DOMAIN = "sync"
 
 
-def dockerfile_sync_command(domain: str) -> list[str]:
-    """The build stage's last ``uv sync`` (the one that installs the code), for ``domain``."""
-    text = re.sub(r"\\\n", " ", (REPO / "deploy" / "Dockerfile").read_text())
-    commands = re.findall(r"\buv sync [^\n]*", text)
-    command = [c for c in commands if "--package" in c and "--no-install-workspace" not in c][-1]
-    return shlex.split(command.replace("${DOMAIN}", domain))
+def build_context() -> list[str]:
+    """Files Docker would send as the build context, by /.dockerignore (last match wins)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    rules = []
+    for line in (REPO / ".dockerignore").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keep = line.startswith("!")
+            pattern = re.escape(line.lstrip("!")).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+            rules.append((re.compile(pattern + "(/.*)?"), keep))
+    sent = []
+    for path in listed:
+        included = True
+        for pattern, keep in rules:
+            if pattern.fullmatch(path):
+                included = keep
+        if included and (REPO / path).is_file():
+            sent.append(path)
+    return sent
+
+
+def replay_build(dockerfile: Any, domain: str, workdir: Path, venv: Path, uv: str) -> None:
+    """Run the Dockerfile's build stages for ``domain`` here: its COPYs and its ``uv sync``s."""
+    context = build_context()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
+    # The image's environment path and interpreter differ here; bytecode compilation is skipped
+    # (it changes start-up time, not what is installed).
+    env.update(UV_PROJECT_ENVIRONMENT=str(venv), UV_PYTHON_DOWNLOADS="never")
+    ran_sync = False
+    for word, args in dockerfile.stages["build-base"] + dockerfile.stages["build"]:
+        if word == "COPY" and not args.startswith("--from"):
+            *sources, target = args.split()
+            for source in sources:
+                prefix = source.rstrip("/")
+                for path in context:
+                    if path == prefix or path.startswith(prefix + "/"):
+                        inner = path[len(prefix) :].lstrip("/") or Path(path).name
+                        dest = workdir / target / inner
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(REPO / path, dest)
+        elif word == "RUN" and "uv sync" in args:
+            command = re.sub(r"^(--mount=\S+\s+)+", "", args).replace("${DOMAIN}", domain)
+            argv = shlex.split(command)
+            assert argv[:2] == ["uv", "sync"], f"expected a plain uv sync, got: {command}"
+            result = subprocess.run(
+                [uv, *argv[1:]],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
+            assert result.returncode == 0, f"{command} failed in the build replay:\n{result.stderr}"
+            ran_sync = True
+    assert ran_sync, "the build stage installs nothing"
 
 
 @pytest.fixture(scope="module")
-def image_env(tmp_path_factory: pytest.TempPathFactory, tool: Any) -> Path:
+def image_env(tmp_path_factory: pytest.TempPathFactory, dockerfile: Any, tool: Any) -> Path:
     """A fresh environment holding exactly what the sync image installs."""
-    venv = tmp_path_factory.mktemp("image") / "venv"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
-    env.update(UV_PROJECT_ENVIRONMENT=str(venv), UV_PYTHON_DOWNLOADS="never")
-    argv = dockerfile_sync_command(DOMAIN)
-    assert argv[:2] == ["uv", "sync"]
-    result = subprocess.run(
-        [tool("uv"), *argv[1:]], cwd=REPO, env=env, capture_output=True, text=True, timeout=240
-    )
-    assert result.returncode == 0, f"{shlex.join(argv)} failed:\n{result.stderr}"
-    return venv
+    root = tmp_path_factory.mktemp("image")
+    replay_build(dockerfile, DOMAIN, root / "src", root / "venv", tool("uv"))
+    return root / "venv"
 
 
 INSPECT = """
