@@ -39,19 +39,20 @@ def build_context() -> list[str]:
         text=True,
         timeout=30,
         check=True,
-    ).stdout.split()
-    rules = []
+    ).stdout.splitlines()
+    rules: list[tuple[re.Pattern[str], bool]] = []
     for line in (REPO / ".dockerignore").read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             keep = line.startswith("!")
-            pattern = re.escape(line.lstrip("!")).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
-            rules.append((re.compile(pattern + "(/.*)?"), keep))
+            glob = re.escape(line.lstrip("!")).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+            # A pattern that matches a directory covers everything below it.
+            rules.append((re.compile(glob + "(/.*)?"), keep))
     sent = []
     for path in listed:
         included = True
-        for pattern, keep in rules:
-            if pattern.fullmatch(path):
+        for rule, keep in rules:
+            if rule.fullmatch(path):
                 included = keep
         if included and (REPO / path).is_file():
             sent.append(path)
