@@ -8,6 +8,7 @@ field by field against the KEDA ``temporal`` scaler's documented shape.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,20 @@ def test_api_key_variant_gives_worker_and_scaler_the_key(rendered: dict[str, str
     assert ref["parameter"] == "apiKey"
     assert ref["key"] == "TEMPORAL_API_KEY"
     assert ref["name"] in secrets
+
+
+def test_credential_files_stay_out_of_git() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    secrets = repo / "deploy" / "k8s" / "secrets"
+    examples = sorted(secrets.glob("*.env.example"))
+    assert examples
+    for example in examples:
+        real = example.with_suffix("")  # lanes-database.env.example -> lanes-database.env
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(real.relative_to(repo))], cwd=repo, timeout=30
+        )
+        assert ignored.returncode == 0, f"{real.name} could be committed with real credentials"
+        kept = subprocess.run(
+            ["git", "check-ignore", "-q", str(example.relative_to(repo))], cwd=repo, timeout=30
+        )
+        assert kept.returncode == 1, f"{example.name} is the template and must be committed"
