@@ -66,7 +66,7 @@ def test_every_name_has_a_reader_and_every_value_parses(rendered: dict[str, str]
         }
         assert not unknown, f"{where}: nothing reads {sorted(unknown)} (misspelt?)"
         values = {fields[k]: v for k, v in env.items() if k in fields}
-        LanesSettings(**values)  # raises on a value the worker would reject at start
+        LanesSettings.model_validate(values)  # raises on a value the worker would reject
 
 
 @pytest.mark.parametrize("overlay", ["production", "examples/sync-cloud-api-key"])
