@@ -40,9 +40,10 @@ class LanesSettings(BaseSettings):
 
     @field_validator("shutdown_timeout", mode="before")
     @classmethod
-    def _seconds(cls, value: object) -> object:
-        # Environment values are strings; "30" means seconds, as it does for every other tool.
-        if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+    def _seconds_as_number(cls, value: object) -> object:
+        # Environment values are strings, and pydantic reads "30" as neither seconds nor a
+        # duration; deploy/ (compose, Kubernetes) writes plain seconds.
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
             return float(value)
         return value
 
