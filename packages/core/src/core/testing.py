@@ -9,7 +9,8 @@ Fixtures:
   ``core.client.get_client()`` and worker subprocesses use it too.
 - ``temporal_client`` (session): a client with Lanes' data converter.
 - ``task_queue``: a fresh queue name per test, so tests never steal each other's tasks.
-- ``lanes_env``: the environment a worker subprocess needs to reach the same server.
+- ``lanes_env``: the environment a worker subprocess needs to reach the same server (schedule
+  sync off, a free health port).
 
 And :func:`running_worker`, which runs a domain's worker in-process on a given queue for the
 duration of an ``async with`` block.
@@ -77,6 +78,9 @@ def lanes_env(temporal_server: DevServer) -> dict[str, str]:
     env.update(
         TEMPORAL_ADDRESS=temporal_server.address,
         LANES_HEALTH_PORT="0",
+        # Worker subprocesses must not create the domains' real schedules on the shared session
+        # server behind the schedule tests' back; a test that wants them sets this to true.
+        LANES_SYNC_SCHEDULES="false",
         PYTHONUNBUFFERED="1",
     )
     return env
