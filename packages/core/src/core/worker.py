@@ -97,6 +97,8 @@ def build_worker(
         workflows=workflows,
         activity_executor=activity_executor,
         workflow_failure_exception_types=[pydantic.ValidationError],
+        # Log context, one line and metrics per finished activity/workflow (core.telemetry).
+        interceptors=[telemetry.WorkerTelemetryInterceptor()],
         graceful_shutdown_timeout=config.shutdown_timeout,
         max_concurrent_activities=config.max_concurrent_activities,
         max_concurrent_workflow_tasks=config.max_concurrent_workflow_tasks,
@@ -131,7 +133,16 @@ async def serve(
     state = HealthState(queues=[d.task_queue for d in domain_list])
     if install_signal_handlers:
         _install_signal_handlers(stop)
-    server = HealthServer(state, config.health_host, config.health_port) if health else None
+    server = (
+        HealthServer(
+            state,
+            config.health_host,
+            config.health_port,
+            extra_routes=[("/metrics", telemetry.metrics_endpoint)],
+        )
+        if health
+        else None
+    )
     if server is not None:
         port = await server.start()
         log.info("health endpoint on http://%s:%d/readyz", config.health_host, port)
@@ -216,6 +227,7 @@ def _include_from_env() -> list[str]:
 def _exit(code: int) -> NoReturn:
     # See the module docstring: end the process deliberately once shutdown is complete.
     with contextlib.suppress(Exception):
+        telemetry.shutdown()  # spans still batched would be lost by os._exit
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
