@@ -29,6 +29,7 @@ from core.telemetry._metrics import (
     MetricsConfigError,
     metrics_endpoint,
     metrics_text,
+    sdk_metrics_config,
     temporal_runtime,
 )
 from core.telemetry._redact import redact
@@ -56,6 +57,7 @@ __all__ = [
     "metrics_endpoint",
     "metrics_text",
     "redact",
+    "sdk_metrics_config",
     "shutdown",
     "temporal_runtime",
     "tracer_provider",

@@ -49,6 +49,7 @@ __all__ = [
     "MetricsConfigError",
     "metrics_endpoint",
     "metrics_text",
+    "sdk_metrics_config",
     "temporal_runtime",
 ]
 
@@ -101,9 +102,29 @@ def _otlp_metrics_config() -> OpenTelemetryConfig:
     for pair in filter(None, (p.strip() for p in raw.split(","))):
         key, _, value = pair.partition("=")
         headers[key.strip()] = urllib.parse.unquote(value.strip())
-    return OpenTelemetryConfig(
-        url=url, headers=headers, http=http, metric_periodicity=timedelta(seconds=10)
-    )
+    interval = os.environ.get("OTEL_METRIC_EXPORT_INTERVAL", "10000")
+    try:
+        period = timedelta(milliseconds=int(interval))
+    except ValueError:
+        raise MetricsConfigError(
+            f"OTEL_METRIC_EXPORT_INTERVAL={interval!r} is not a number of milliseconds"
+        ) from None
+    return OpenTelemetryConfig(url=url, headers=headers, http=http, metric_periodicity=period)
+
+
+def sdk_metrics_config() -> OpenTelemetryConfig | PrometheusConfig | None:
+    """Where the Temporal SDK's metrics go, from ``OTEL_METRICS_EXPORTER`` (see module docs)."""
+    mode = os.environ.get("OTEL_METRICS_EXPORTER", "prometheus").strip().lower() or "prometheus"
+    if mode == "none":
+        return None
+    if mode == "otlp":
+        return _otlp_metrics_config()
+    if mode != "prometheus":
+        raise MetricsConfigError(
+            f"OTEL_METRICS_EXPORTER={mode!r} is not supported; use prometheus (served on the "
+            "worker's /metrics), otlp or none"
+        )
+    return PrometheusConfig(bind_address=f"127.0.0.1:{free_port()}")
 
 
 def temporal_runtime() -> Runtime | None:
@@ -114,30 +135,20 @@ def temporal_runtime() -> Runtime | None:
     global _runtime, _sdk_metrics_url
     if _runtime is not None:
         return _runtime
-    mode = os.environ.get("OTEL_METRICS_EXPORTER", "prometheus").strip().lower() or "prometheus"
-    if mode == "none":
-        return None
-    if mode == "otlp":
-        _runtime = Runtime(telemetry=TelemetryConfig(metrics=_otlp_metrics_config()))
-        return _runtime
-    if mode != "prometheus":
-        raise MetricsConfigError(
-            f"OTEL_METRICS_EXPORTER={mode!r} is not supported; use prometheus (served on the "
-            "worker's /metrics), otlp or none"
-        )
     last: Exception | None = None
-    for _ in range(3):  # the free port may be taken between the probe and the bind
-        address = f"127.0.0.1:{free_port()}"
+    for _ in range(3):  # a free port may be taken between the probe and the bind: try another
+        metrics = sdk_metrics_config()
+        if metrics is None:
+            return None
         try:
-            _runtime = Runtime(
-                telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address))
-            )
+            _runtime = Runtime(telemetry=TelemetryConfig(metrics=metrics))
         except Exception as err:  # the core reports a bind failure as a plain exception
             last = err
             continue
-        _sdk_metrics_url = f"http://{address}/metrics"
+        if isinstance(metrics, PrometheusConfig):
+            _sdk_metrics_url = f"http://{metrics.bind_address}/metrics"
         return _runtime
-    raise MetricsConfigError(f"cannot start the Temporal SDK metrics endpoint: {last}")
+    raise MetricsConfigError(f"cannot start the Temporal SDK metrics: {last}")
 
 
 async def metrics_text() -> bytes:
