@@ -28,6 +28,7 @@ from core.devserver import DevServer, DevServerError
 from core.dispatch import DispatchError, dispatch
 from core.domains import DomainError
 from core.settings import settings
+from core.telemetry import TelemetryConfigError
 
 __all__ = ["main"]
 
@@ -50,7 +51,13 @@ def _run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
             return asyncio.run(coro_fn(*args, **kwargs))
-        except (DispatchError, TemporalUnavailable, DomainError, DevServerError) as err:
+        except (
+            DispatchError,
+            TemporalUnavailable,
+            DomainError,
+            DevServerError,
+            TelemetryConfigError,
+        ) as err:
             raise LanesError(str(err)) from None
         except RPCError as err:
             raise LanesError(f"the Temporal server refused the call: {err.message}") from None
@@ -231,10 +238,16 @@ def dev_command(port: int, ui_port: int) -> None:
     from core import telemetry
     from core.worker import _exit
 
-    telemetry.configure("lanes-dev")
     try:
+        telemetry.configure("lanes-dev")
         code = asyncio.run(_dev(port, ui_port))
-    except (DevServerError, DomainError, TemporalUnavailable, OSError) as err:
+    except (
+        DevServerError,
+        DomainError,
+        TemporalUnavailable,
+        OSError,
+        telemetry.TelemetryConfigError,
+    ) as err:
         click.echo(f"lanes: error: {err}", err=True)
         code = 1
     _exit(code)

@@ -202,11 +202,11 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
     """Serve the named domains (default: all installed) until stopped; never returns."""
     names = list(domain_names or [])
     service = f"lanes-{names[0]}" if len(names) == 1 else "lanes-worker"
-    telemetry.configure(service)
     try:
+        telemetry.configure(service)
         loaded = domains.load_all(names or None, include)
         asyncio.run(serve(loaded))
-    except (DomainError, TemporalUnavailable, OSError) as err:
+    except (DomainError, TemporalUnavailable, OSError, telemetry.TelemetryConfigError) as err:
         log.error("%s", err)
         _exit(1)
     except KeyboardInterrupt:

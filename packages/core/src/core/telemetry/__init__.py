@@ -20,6 +20,7 @@ from typing import Any
 
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
+from core.telemetry._errors import TelemetryConfigError
 from core.telemetry._interceptor import WorkerTelemetryInterceptor
 from core.telemetry._logging import NOISY_LOGGERS, configure_logging
 from core.telemetry._metrics import (
@@ -47,6 +48,7 @@ __all__ = [
     "DISPATCHES",
     "NOISY_LOGGERS",
     "MetricsConfigError",
+    "TelemetryConfigError",
     "TracingConfigError",
     "WorkerTelemetryInterceptor",
     "client_options",

@@ -31,6 +31,7 @@ import structlog
 from opentelemetry import trace
 from temporalio import activity, workflow
 
+from core.telemetry._errors import TelemetryConfigError
 from core.telemetry._redact import redact_processor
 
 __all__ = ["NOISY_LOGGERS", "configure_logging"]
@@ -96,7 +97,7 @@ def _shared_processors() -> list[Any]:
 
 def _wants_console(stream: IO[str], fmt: str) -> bool:
     if fmt not in ("auto", "json", "console"):
-        raise ValueError(
+        raise TelemetryConfigError(
             f"LANES_LOG_FORMAT={fmt!r} is not a log format; use 'json', 'console' or 'auto' "
             "(console on a terminal, JSON otherwise)"
         )

@@ -41,6 +41,7 @@ from temporalio.runtime import (
 )
 
 from core.devserver import free_port
+from core.telemetry._errors import TelemetryConfigError
 
 __all__ = [
     "ACTIVITY_DURATION",
@@ -74,7 +75,7 @@ _runtime: Runtime | None = None
 _sdk_metrics_url: str | None = None
 
 
-class MetricsConfigError(ValueError):
+class MetricsConfigError(TelemetryConfigError):
     """``OTEL_METRICS_EXPORTER`` or the OTLP endpoint is not usable."""
 
 

@@ -43,6 +43,8 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 
+from core.telemetry._errors import TelemetryConfigError
+
 __all__ = [
     "TracingConfigError",
     "configure_tracing",
@@ -57,7 +59,7 @@ _provider: TracerProvider | None = None
 _sqlalchemy_engines: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-class TracingConfigError(ValueError):
+class TracingConfigError(TelemetryConfigError):
     """An ``OTEL_*`` variable asks for something Lanes cannot do."""
 
 
