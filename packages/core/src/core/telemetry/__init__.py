@@ -15,11 +15,7 @@ See ``docs/observability.md`` for the operator's view.
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-from temporalio.contrib.opentelemetry import TracingInterceptor
-
+from core.telemetry._configure import client_options, configure, shutdown
 from core.telemetry._errors import TelemetryConfigError
 from core.telemetry._interceptor import WorkerTelemetryInterceptor
 from core.telemetry._logging import NOISY_LOGGERS, configure_logging
@@ -38,7 +34,6 @@ from core.telemetry._tracing import (
     TracingConfigError,
     configure_tracing,
     instrument_sqlalchemy,
-    shutdown_tracing,
     tracer_provider,
 )
 
@@ -64,27 +59,3 @@ __all__ = [
     "temporal_runtime",
     "tracer_provider",
 ]
-
-
-def configure(service_name: str) -> None:
-    """Set up logging and tracing for ``service_name`` (e.g. ``lanes-sync``); idempotent.
-
-    ``OTEL_SERVICE_NAME``, when set, wins over ``service_name``.
-    """
-    os.environ.setdefault("OTEL_SERVICE_NAME", service_name)
-    configure_logging()
-    configure_tracing(service_name)
-
-
-def client_options() -> dict[str, Any]:
-    """Keyword arguments for ``Client.connect``: the tracing interceptor and the runtime."""
-    options: dict[str, Any] = {"interceptors": [TracingInterceptor()]}
-    runtime = temporal_runtime()
-    if runtime is not None:
-        options["runtime"] = runtime
-    return options
-
-
-def shutdown() -> None:
-    """Flush spans still buffered; call before the process ends (``core.worker`` does)."""
-    shutdown_tracing()

@@ -19,7 +19,8 @@ the SDK part of one scrape (a comment line says so) instead of losing updates fr
 ``OTEL_METRICS_EXPORTER`` picks where the SDK's metrics go: ``prometheus`` (default, as above),
 ``otlp`` (pushed by the core to ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`` or
 ``OTEL_EXPORTER_OTLP_ENDPOINT``; ``/metrics`` then serves Lanes' metrics only, because the runtime
-takes one metrics sink), or ``none``. The runtime must exist before the client connects, so
+takes one metrics sink; ``OTEL_METRIC_EXPORT_INTERVAL`` sets the push period, default 10 s), or
+``none``. The runtime must exist before the client connects, so
 :func:`temporal_runtime` is what :func:`core.client.connect` passes as ``runtime=``.
 """
 
