@@ -5,24 +5,16 @@ log lines, and its ``/metrics``."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from core.client import connect
-from core.devserver import DevServer, free_port
+from core.devserver import DevServer
 from core.dispatch import Dispatched, dispatch
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -35,30 +27,11 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 SUPPORT = Path(__file__).parent / "telemetry_support"
 sys.path.insert(0, str(SUPPORT))
 from loopback_servers import LoopbackServer, ReceivedSpan  # noqa: E402
+from worker_process import WorkerProcess, sync_worker, wait_for  # noqa: E402
 
 SECRET = "sk-live-5f3c9a1b7e42"
 EMAIL = "jane.doe@example.com"
 MASKED_EMAIL = "j***@example.com"
-
-
-@dataclass
-class WorkerProcess:
-    """The running ``sync-worker`` and what it writes."""
-
-    process: subprocess.Popen[bytes]
-    stdout: Path
-    stderr: Path
-    health_url: str
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        lines = []
-        for raw in self.stderr.read_text().splitlines():
-            if raw.startswith("{"):
-                lines.append(json.loads(raw))
-        return lines
-
-    def console_spans(self) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in self.stdout.read_text().splitlines() if raw.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -81,60 +54,15 @@ def collector() -> Iterator[LoopbackServer]:
 def worker(
     temporal_server: DevServer, collector: LoopbackServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerProcess]:
-    """A real ``sync-worker`` serving the probe activities, exporting spans two ways."""
-    out = tmp_path_factory.mktemp("worker")
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        TEMPORAL_ADDRESS=temporal_server.address,
-        LANES_HEALTH_PORT=str(port),
-        LANES_HEALTH_HOST="127.0.0.1",
-        LANES_INCLUDE="lanes_telemetry_probe",
-        LANES_LOG_FORMAT="json",
-        PYTHONPATH=os.pathsep.join([str(SUPPORT), env.get("PYTHONPATH", "")]),
-        PYTHONUNBUFFERED="1",
+    """The worker under test, exporting spans over OTLP and as JSON lines on stdout."""
+    with sync_worker(
+        temporal_server.address,
+        tmp_path_factory.mktemp("worker"),
         OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
         OTEL_TRACES_EXPORTER="otlp,console",
         OTEL_BSP_SCHEDULE_DELAY="100",
-    )
-    env.pop("OTEL_SERVICE_NAME", None)
-    stdout, stderr = out / "stdout.jsonl", out / "stderr.jsonl"
-    with stdout.open("wb") as so, stderr.open("wb") as se:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("sync-worker"))], env=env, stdout=so, stderr=se
-        )
-    proc = WorkerProcess(process, stdout, stderr, f"http://127.0.0.1:{port}")
-    try:
-        wait_for(lambda: _ready(proc), 30, lambda: f"worker never ready:\n{stderr.read_text()}")
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _ready(proc: WorkerProcess) -> bool:
-    if proc.process.poll() is not None:
-        raise AssertionError(f"worker exited with {proc.process.returncode}")
-    try:
-        with urllib.request.urlopen(proc.health_url + "/readyz", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def wait_for(check: Callable[[], Any], timeout: float, message: Callable[[], str]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(message())
+    ) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")
@@ -354,7 +282,7 @@ async def test_failed_attempt_is_logged_and_counted(caller: Caller, worker: Work
     assert workflow_end["outcome"] == "failed"
     assert workflow_end["error_type"] == "ProbeFailure"
 
-    metrics = _scrape(worker)
+    metrics = worker.scrape()
     assert (
         'lanes_activity_failures_total{activity="telemetry_probe.fail",error_type="ProbeFailure"}'
         in metrics
@@ -365,7 +293,7 @@ async def test_metrics_endpoint_serves_temporal_and_lanes_metrics(
     caller: Caller, worker: WorkerProcess, target: LoopbackServer
 ) -> None:
     await run_probe(caller, "telemetry_probe.fetch", target)
-    metrics = _scrape(worker)
+    metrics = worker.scrape()
     names = {
         line.split("{")[0].split(" ")[0]
         for line in metrics.splitlines()
@@ -414,9 +342,3 @@ async def test_dispatch_counts_started_and_duplicate_jobs(
     assert await first.result() == 200
     assert count("started") == started + 1
     assert count("duplicate") == duplicate + 1
-
-
-def _scrape(worker: WorkerProcess) -> str:
-    with urllib.request.urlopen(worker.health_url + "/metrics", timeout=5) as response:
-        assert response.headers["Content-Type"].startswith("text/plain")
-        return str(response.read().decode())

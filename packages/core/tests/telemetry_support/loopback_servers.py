@@ -1,5 +1,5 @@
 """Real loopback HTTP servers for the telemetry tests: a service an activity calls, and an OTLP/HTTP
-trace receiver that decodes what a worker exports (as a collector would)."""
+receiver that decodes the spans and metrics a worker exports (as a collector would)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -32,6 +36,7 @@ class LoopbackServer:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self.spans: list[ReceivedSpan] = []
+        self.metric_names: set[str] = set()
         self._lock = threading.Lock()
         server = self
 
@@ -47,8 +52,12 @@ class LoopbackServer:
                     server._collect_spans(body)
                     reply = ExportTraceServiceResponse().SerializeToString()
                     self._reply(200, reply, "application/x-protobuf")
+                elif self.path == "/v1/metrics":
+                    server._collect_metrics(body)
+                    reply = ExportMetricsServiceResponse().SerializeToString()
+                    self._reply(200, reply, "application/x-protobuf")
                 else:
-                    self._reply(200, b"", "application/x-protobuf")
+                    self._reply(404, b"", "text/plain")
 
             def _reply(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)
@@ -90,6 +99,18 @@ class LoopbackServer:
                     )
         with self._lock:
             self.spans.extend(found)
+
+    def _collect_metrics(self, body: bytes) -> None:
+        request = ExportMetricsServiceRequest()
+        request.ParseFromString(body)
+        names = {
+            metric.name
+            for resource_metrics in request.resource_metrics
+            for scope_metrics in resource_metrics.scope_metrics
+            for metric in scope_metrics.metrics
+        }
+        with self._lock:
+            self.metric_names |= names
 
     def stop(self) -> None:
         self._server.shutdown()
