@@ -33,7 +33,9 @@ from core.telemetry._workflow_log import WorkflowLogInterceptor
 
 __all__ = ["WorkerTelemetryInterceptor"]
 
-log = structlog.stdlib.get_logger("lanes.worker")
+# stdlib logging, not structlog: this runs in every worker, including test processes that never
+# called configure(); with configure() the extras become fields like any structlog key.
+log = logging.getLogger("lanes.worker")
 
 
 class WorkerTelemetryInterceptor(Interceptor):
@@ -85,4 +87,4 @@ class _ActivityTelemetry(ActivityInboundInterceptor):
                 fields: dict[str, Any] = {"outcome": outcome, "duration_ms": ms}
                 if error_type:
                     fields["error_type"] = error_type
-                log.log(level, "activity finished", **fields)
+                log.log(level, "activity finished", extra=fields)

@@ -74,11 +74,13 @@ def lift_temporal_fields(_: Any, __: str, event: MutableMapping[str, Any]) -> An
     return event
 
 
-def _add_service(_: Any, __: str, event: MutableMapping[str, Any]) -> Any:
-    service = os.environ.get("OTEL_SERVICE_NAME")
-    if service:
-        event.setdefault("service", service)
-    return event
+def _service_adder(service: str | None) -> Any:
+    def add_service(_: Any, __: str, event: MutableMapping[str, Any]) -> Any:
+        if service:
+            event.setdefault("service", service)
+        return event
+
+    return add_service
 
 
 def _shared_processors() -> list[Any]:
@@ -90,7 +92,7 @@ def _shared_processors() -> list[Any]:
         structlog.stdlib.ExtraAdder(),
         lift_temporal_fields,
         add_trace_context,
-        _add_service,
+        _service_adder(os.environ.get("OTEL_SERVICE_NAME")),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
 
