@@ -14,8 +14,8 @@ each with a worker on its own queue, that differ only in tracing:
 Each round runs every variant once, in rotating order (so drift on a shared machine hits all of
 them alike), ``--jobs`` ``lanes.ping`` jobs with ``--concurrency`` in flight. Reported: median
 wall time per job and median CPU time of this process (client + worker + SDK core threads) per
-job, and their ratio to ``disabled``. The server's own CPU is not included: it does not change
-with tracing.
+job (and the minimum over rounds, the least disturbed one on a shared machine), and their ratio
+to ``disabled``. The server's own CPU is not included: it does not change with tracing.
 """
 
 from __future__ import annotations
@@ -122,14 +122,16 @@ async def main(jobs: int, rounds: int, concurrency: int) -> None:
 
 def report(variants: list[Variant], jobs: int, rounds: int, concurrency: int, spans: int) -> None:
     base = next(v for v in variants if v.name == "disabled")
-    base_wall, base_cpu = statistics.median(base.wall), statistics.median(base.cpu)
     print(f"tracing cost: {rounds} rounds x {jobs} lanes.ping jobs, {concurrency} in flight")
-    print(f"{'variant':<10} {'wall ms/job':>12} {'ratio':>6} {'cpu ms/job':>11} {'ratio':>6}")
+    print("per job: median of rounds (min: least disturbed round); ratio to disabled")
+    print(f"{'variant':<10} {'wall ms':>16} {'ratio':>6} {'cpu ms':>16} {'ratio':>6}")
     for v in variants:
         wall, cpu = statistics.median(v.wall), statistics.median(v.cpu)
         print(
-            f"{v.name:<10} {wall * 1000:12.2f} {wall / base_wall:6.2f} "
-            f"{cpu * 1000:11.2f} {cpu / base_cpu:6.2f}"
+            f"{v.name:<10} {wall * 1000:7.2f} ({min(v.wall) * 1000:6.2f}) "
+            f"{wall / statistics.median(base.wall):6.2f} "
+            f"{cpu * 1000:7.2f} ({min(v.cpu) * 1000:6.2f}) "
+            f"{cpu / statistics.median(base.cpu):6.2f}"
         )
     per_job = spans / (rounds * jobs)
     print(f"exporting: {spans} spans exported, {per_job:.1f} per job")

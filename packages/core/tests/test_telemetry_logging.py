@@ -99,7 +99,12 @@ def test_a_terminal_gets_readable_lines_and_a_pipe_gets_json(restore_logging: No
     try:
         with open(secondary, "w", closefd=False) as tty:
             configure_logging(stream=tty, fmt="auto")
-            structlog.get_logger("test.tty").info("hello terminal", api_key="abc123")
+            log = structlog.get_logger("test.tty")
+            log.info("hello terminal", api_key="abc123")
+            try:
+                raise PermissionError("rejected token=abc123")
+            except PermissionError:
+                log.exception("call failed")
             tty.flush()
             shown = os.read(primary, 65536).decode()
     finally:
@@ -108,6 +113,7 @@ def test_a_terminal_gets_readable_lines_and_a_pipe_gets_json(restore_logging: No
     assert "hello terminal" in shown
     assert "\x1b[" in shown  # coloured
     assert not shown.lstrip().startswith("{")
+    assert "PermissionError: rejected token=[REDACTED]" in shown
     assert "abc123" not in shown
 
     pipe = io.StringIO()

@@ -13,7 +13,8 @@ registers only that domain's workflows and activities, plus :class:`SingleActivi
   ``os._exit`` after the drain: the SDK's Rust core has been seen to abort the interpreter at exit
   (``PyGILState_Release``, exit 134) after a clean shutdown, which would turn a clean drain into a
   crash report and a restart loop.
-- **Health.** ``/healthz`` and ``/readyz`` on ``LANES_HEALTH_PORT``.
+- **Health.** ``/healthz``, ``/readyz`` and ``/metrics`` on ``LANES_HEALTH_PORT``; traces, log
+  context and per-attempt metrics come from :mod:`core.telemetry`.
 - **Limits.** Concurrency from ``LANES_MAX_CONCURRENT_*``.
 """
 

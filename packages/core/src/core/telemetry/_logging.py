@@ -123,16 +123,20 @@ def configure_logging(
     level = level or os.environ.get("LANES_LOG_LEVEL", "INFO").upper()
     console = _wants_console(stream, fmt)
     shared = _shared_processors()
-    final: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
-    if console:
-        final += [redact_processor, structlog.dev.ConsoleRenderer(colors=True)]
-    else:
-        final += [
-            structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
-            redact_processor,
-            structlog.processors.JSONRenderer(default=str),
-        ]
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=True)
+        if console
+        else structlog.processors.JSONRenderer(default=str)
+    )
+    final: list[Any] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        structlog.processors.StackInfoRenderer(),
+        # Tracebacks become text before redaction, so a secret in an exception message is
+        # removed on a terminal too (at the price of plain rather than pretty tracebacks there).
+        structlog.processors.format_exc_info,
+        redact_processor,
+        renderer,
+    ]
     formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
     handler = logging.StreamHandler(stream)
     handler.set_name(_HANDLER_NAME)

@@ -176,4 +176,7 @@ def instrument_sqlalchemy(engine: Any) -> bool:
 def shutdown_tracing() -> None:
     """Flush and stop exporters; the worker calls this before it ends the process."""
     if _provider is not None:
+        # Bounded: an unreachable collector must not hold up a worker's exit (or a second Ctrl-C)
+        # for the exporter's own timeout and retries.
+        _provider.force_flush(timeout_millis=3000)
         _provider.shutdown()
