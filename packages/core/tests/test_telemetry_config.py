@@ -120,7 +120,8 @@ def test_sdk_metrics_config_errors_name_the_variable(clean_env: pytest.MonkeyPat
 
 
 CONSOLE_SPANS = """
-        from core import telemetry
+    from opentelemetry import trace
+    from core import telemetry
     telemetry.configure_tracing("lanes-config-test")
     tracer = trace.get_tracer("test")
     with tracer.start_as_current_span("parent"):
@@ -155,7 +156,8 @@ def test_sql_statements_become_child_spans() -> None:
     out = run_python(
         """
         import sqlalchemy
-                from core import telemetry
+        from opentelemetry import trace
+        from core import telemetry
         telemetry.configure_tracing("lanes-sql-test")
         engine = sqlalchemy.create_engine("sqlite://")
         assert telemetry.instrument_sqlalchemy(engine)
