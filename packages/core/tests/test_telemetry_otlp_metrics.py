@@ -9,8 +9,8 @@ from pathlib import Path
 from core.devserver import DevServer
 
 sys.path.insert(0, str(Path(__file__).parent / "telemetry_support"))
-from loopback_servers import LoopbackServer
-from worker_process import sync_worker, wait_for
+from telemetry_loopback import LoopbackServer
+from telemetry_worker_process import sync_worker, wait_for
 
 
 def test_sdk_metrics_are_pushed_to_the_otlp_endpoint(

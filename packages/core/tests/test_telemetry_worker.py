@@ -26,8 +26,8 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 
 SUPPORT = Path(__file__).parent / "telemetry_support"
 sys.path.insert(0, str(SUPPORT))
-from loopback_servers import LoopbackServer, ReceivedSpan  # noqa: E402
-from worker_process import WorkerProcess, sync_worker, wait_for  # noqa: E402
+from telemetry_loopback import LoopbackServer, ReceivedSpan  # noqa: E402
+from telemetry_worker_process import WorkerProcess, sync_worker, wait_for  # noqa: E402
 
 SECRET = "sk-live-5f3c9a1b7e42"
 EMAIL = "jane.doe@example.com"
