@@ -28,6 +28,7 @@ from core.devserver import DevServer, DevServerError
 from core.dispatch import DispatchError, dispatch
 from core.domains import DomainError
 from core.settings import SettingsError, settings
+from core.telemetry import TelemetryConfigError
 
 __all__ = ["main"]
 
@@ -56,6 +57,7 @@ def _run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             DomainError,
             DevServerError,
             SettingsError,
+            TelemetryConfigError,
         ) as err:
             raise LanesError(str(err)) from None
         except RPCError as err:
@@ -237,10 +239,17 @@ def dev_command(port: int, ui_port: int) -> None:
     from core import telemetry
     from core.worker import _exit
 
-    telemetry.configure("lanes-dev")
     try:
+        telemetry.configure("lanes-dev")
         code = asyncio.run(_dev(port, ui_port))
-    except (DevServerError, DomainError, TemporalUnavailable, SettingsError, OSError) as err:
+    except (
+        DevServerError,
+        DomainError,
+        TemporalUnavailable,
+        SettingsError,
+        OSError,
+        telemetry.TelemetryConfigError,
+    ) as err:
         click.echo(f"lanes: error: {err}", err=True)
         code = 1
     _exit(code)

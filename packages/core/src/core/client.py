@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
+from core import telemetry
 from core.settings import DEFAULT_TEMPORAL_ADDRESS
 
 __all__ = ["TemporalUnavailable", "connect", "get_client", "reset_client"]
@@ -37,7 +38,8 @@ def connect_config() -> dict[str, Any]:
 
 async def connect(**overrides: Any) -> Client:
     """Open a new client (not cached). ``overrides`` replace environment values."""
-    config = connect_config() | overrides
+    # Tracing interceptor (inherited by workers) and the metrics runtime: see core.telemetry.
+    config = connect_config() | telemetry.client_options() | overrides
     target = config["target_host"]
     try:
         return await Client.connect(data_converter=pydantic_data_converter, **config)

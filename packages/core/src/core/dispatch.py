@@ -39,7 +39,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import core.ping  # noqa: F401 - registers lanes.ping so it validates here like any activity
-from core import activities
+from core import activities, telemetry
 from core._jobs import DispatchError, encode_input, resolve_activity
 from core.activities import ActivityOptions
 from core.bulk import BulkDispatch, dispatch_many
@@ -153,8 +153,13 @@ async def dispatch(
             static_summary=name,
         )
     except WorkflowAlreadyStartedError as err:
+        telemetry.DISPATCHES.labels(name, "duplicate").inc()
         existing = client.get_workflow_handle(workflow_id, run_id=err.run_id)
         return Dispatched(workflow_id, err.run_id, False, name, queue, existing, output_type)
+    except Exception:
+        telemetry.DISPATCHES.labels(name, "error").inc()
+        raise
+    telemetry.DISPATCHES.labels(name, "started").inc()
     return Dispatched(workflow_id, handle.result_run_id, True, name, queue, handle, output_type)
 
 

@@ -15,7 +15,8 @@ registers only that domain's workflows and activities, plus :class:`SingleActivi
   crash report and a restart loop.
 - **Schedules.** Before polling starts, each domain's ``schedules.py`` is synced with the server
   (:mod:`core.schedules`); a failure is logged as an error and the workers still start.
-- **Health.** ``/healthz`` and ``/readyz`` on ``LANES_HEALTH_PORT``.
+- **Health.** ``/healthz``, ``/readyz`` and ``/metrics`` on ``LANES_HEALTH_PORT``; traces, log
+  context and per-attempt metrics come from :mod:`core.telemetry`.
 - **Limits.** Concurrency from ``LANES_MAX_CONCURRENT_*``.
 """
 
@@ -100,6 +101,8 @@ def build_worker(
         workflows=workflows,
         activity_executor=activity_executor,
         workflow_failure_exception_types=[pydantic.ValidationError],
+        # Log context, one line and metrics per finished activity/workflow (core.telemetry).
+        interceptors=[telemetry.WorkerTelemetryInterceptor()],
         graceful_shutdown_timeout=config.shutdown_timeout,
         max_concurrent_activities=config.max_concurrent_activities,
         max_concurrent_workflow_tasks=config.max_concurrent_workflow_tasks,
@@ -134,7 +137,16 @@ async def serve(
     state = HealthState(queues=[d.task_queue for d in domain_list])
     if install_signal_handlers:
         _install_signal_handlers(stop)
-    server = HealthServer(state, config.health_host, config.health_port) if health else None
+    server = (
+        HealthServer(
+            state,
+            config.health_host,
+            config.health_port,
+            extra_routes=[("/metrics", telemetry.metrics_endpoint)],
+        )
+        if health
+        else None
+    )
     if server is not None:
         port = await server.start()
         log.info("health endpoint on http://%s:%d/readyz", config.health_host, port)
@@ -196,11 +208,17 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
     """Serve the named domains (default: all installed) until stopped; never returns."""
     names = list(domain_names or [])
     service = f"lanes-{names[0]}" if len(names) == 1 else "lanes-worker"
-    telemetry.configure(service)
     try:
+        telemetry.configure(service)
         loaded = domains.load_all(names or None, include)
         asyncio.run(serve(loaded))
-    except (DomainError, TemporalUnavailable, SettingsError, OSError) as err:
+    except (
+        DomainError,
+        TemporalUnavailable,
+        SettingsError,
+        OSError,
+        telemetry.TelemetryConfigError,
+    ) as err:
         log.error("%s", err)
         _exit(1)
     except KeyboardInterrupt:
@@ -221,6 +239,7 @@ def _include_from_env() -> list[str]:
 def _exit(code: int) -> NoReturn:
     # See the module docstring: end the process deliberately once shutdown is complete.
     with contextlib.suppress(Exception):
+        telemetry.shutdown()  # spans still batched would be lost by os._exit
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -1,0 +1,344 @@
+"""One job, followed across processes: the test process dispatches, a real ``sync-worker``
+subprocess runs the workflow and the activity, and we look at what an operator would see: the
+trace (exported over OTLP/HTTP to a loopback receiver and as JSON lines on stdout), the worker's
+log lines, and its ``/metrics``."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from core.client import connect
+from core.devserver import DevServer
+from core.dispatch import Dispatched, dispatch
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Tracer
+from prometheus_client import REGISTRY
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.contrib.opentelemetry import TracingInterceptor
+
+SUPPORT = Path(__file__).parent / "telemetry_support"
+sys.path.insert(0, str(SUPPORT))
+from telemetry_loopback import LoopbackServer, ReceivedSpan  # noqa: E402
+from telemetry_worker_process import WorkerProcess, sync_worker, wait_for  # noqa: E402
+
+SECRET = "sk-live-5f3c9a1b7e42"
+EMAIL = "jane.doe@example.com"
+MASKED_EMAIL = "j***@example.com"
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[LoopbackServer]:
+    """The HTTP service the probe activity calls."""
+    server = LoopbackServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def collector() -> Iterator[LoopbackServer]:
+    """An OTLP/HTTP receiver standing in for the OpenTelemetry collector."""
+    server = LoopbackServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def worker(
+    temporal_server: DevServer, collector: LoopbackServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    """The worker under test, exporting spans over OTLP and as JSON lines on stdout."""
+    with sync_worker(
+        temporal_server.address,
+        tmp_path_factory.mktemp("worker"),
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+        OTEL_TRACES_EXPORTER="otlp,console",
+        OTEL_BSP_SCHEDULE_DELAY="100",
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def caller_spans() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@dataclass
+class Caller:
+    """The dispatching service: its Temporal client and its tracer."""
+
+    client: Client
+    tracer: Tracer
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def caller(temporal_server: DevServer, caller_spans: InMemorySpanExporter) -> Caller:
+    """A Lanes client whose tracer records to memory.
+
+    The tracer is passed explicitly instead of installing a global provider in the test process.
+    """
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(caller_spans))
+    tracer = provider.get_tracer("caller")
+    client = await connect(
+        target_host=temporal_server.address, interceptors=[TracingInterceptor(tracer)]
+    )
+    return Caller(client, tracer)
+
+
+async def run_probe(caller: Caller, activity: str, target: LoopbackServer) -> Dispatched:
+    payload = {"url": f"{target.url}/resource", "api_key": SECRET, "email": EMAIL}
+    # The caller's own request span: the job must become part of this trace.
+    with caller.tracer.start_as_current_span("POST /caller-endpoint"):
+        job = await dispatch(activity, payload, task_queue="sync", client=caller.client)
+    assert await job.result() == 200
+    return job
+
+
+def spans_of_trace(collector: LoopbackServer, trace_id: str, count: int) -> list[ReceivedSpan]:
+    return wait_for(  # type: ignore[no-any-return]
+        lambda: (
+            (s := [x for x in collector.spans if x.trace_id == trace_id]) and len(s) >= count and s
+        ),
+        10,
+        lambda: (
+            f"spans of {trace_id}: {[s.name for s in collector.spans if s.trace_id == trace_id]}"
+        ),
+    )
+
+
+def _one(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
+    matching = [s for s in spans if s.name == name]
+    assert len(matching) == 1, f"{name}: {[s.name for s in spans]}"
+    return matching[0]
+
+
+async def test_dispatch_workflow_activity_and_http_call_share_one_trace(
+    caller: Caller,
+    caller_spans: InMemorySpanExporter,
+    worker: WorkerProcess,
+    target: LoopbackServer,
+    collector: LoopbackServer,
+) -> None:
+    job = await run_probe(caller, "telemetry_probe.fetch", target)
+
+    mine = [
+        s
+        for s in caller_spans.get_finished_spans()
+        if s.attributes and s.attributes.get("temporalWorkflowID") == job.workflow_id
+    ]
+    assert [s.name for s in mine] == ["StartWorkflow:SingleActivityWorkflow"]
+    start = mine[0]
+    root = next(
+        s
+        for s in caller_spans.get_finished_spans()
+        if s.name == "POST /caller-endpoint" and s.context.trace_id == start.context.trace_id
+    )
+    assert start.parent is not None
+    assert start.parent.span_id == root.context.span_id
+    trace_id = format(start.context.trace_id, "032x")
+
+    spans = spans_of_trace(collector, trace_id, 5)
+    run_wf = _one(spans, "RunWorkflow:SingleActivityWorkflow")
+    start_act = _one(spans, "StartActivity:telemetry_probe.fetch")
+    run_act = _one(spans, "RunActivity:telemetry_probe.fetch")
+    http = _one(spans, "GET")
+    # The SDK's TracingInterceptor model: workflow-side spans are zero-length (replay-safe) and
+    # hang under the span that started the workflow; the activity runs under StartActivity.
+    start_id = format(start.context.span_id, "016x")
+    assert run_wf.parent_id == start_id
+    assert start_act.parent_id == start_id
+    assert run_act.parent_id == start_act.span_id
+    assert http.parent_id == run_act.span_id
+    assert {s.service for s in spans} == {"lanes-sync"}
+    assert run_act.attributes["temporalWorkflowID"].string_value == job.workflow_id
+
+    # The downstream service received the same trace in its traceparent header.
+    calls = [r for r in target.requests if r[1] == "/resource"]
+    assert any(r[2].get("traceparent", "").split("-")[1] == trace_id for r in calls)
+
+    # OTEL_TRACES_EXPORTER=otlp,console: the same spans as one JSON object per line on stdout.
+    console = wait_for(
+        lambda: [s for s in worker.console_spans() if s["context"]["trace_id"] == "0x" + trace_id],
+        5,
+        lambda: "no console spans",
+    )
+    assert {s["name"] for s in console} >= {run_act.name, http.name, run_wf.name}
+
+
+async def test_http_call_in_a_threaded_activity_is_a_child_of_its_span(
+    caller: Caller, worker: WorkerProcess, target: LoopbackServer, collector: LoopbackServer
+) -> None:
+    job = await run_probe(caller, "telemetry_probe.fetch_in_thread", target)
+    run_act_spans = wait_for(
+        lambda: [
+            s
+            for s in collector.spans
+            if s.name == "RunActivity:telemetry_probe.fetch_in_thread"
+            and s.attributes["temporalWorkflowID"].string_value == job.workflow_id
+        ],
+        10,
+        lambda: "no RunActivity span for the threaded activity",
+    )
+    run_act = run_act_spans[0]
+    http = wait_for(
+        lambda: [s for s in collector.spans if s.name == "GET" and s.parent_id == run_act.span_id],
+        10,
+        lambda: "the threaded activity's GET is not a child of its RunActivity span",
+    )
+    assert http[0].trace_id == run_act.trace_id
+    lines = [
+        line
+        for line in worker.log_lines()
+        if line.get("workflow_id") == job.workflow_id and line.get("logger") == "probe"
+    ]
+    assert lines, "the threaded activity logged nothing"
+    assert lines[0]["trace_id"] == run_act.trace_id
+    assert lines[0]["activity"] == "telemetry_probe.fetch_in_thread"
+
+
+async def test_every_activity_log_line_carries_the_job_identifiers(
+    caller: Caller, worker: WorkerProcess, target: LoopbackServer
+) -> None:
+    job = await run_probe(caller, "telemetry_probe.fetch", target)
+    lines = [line for line in worker.log_lines() if line.get("workflow_id") == job.workflow_id]
+    activity_lines = [line for line in lines if line.get("logger") != "temporalio.workflow"]
+    # structlog, stdlib logging, activity.logger, and the worker's own "activity finished".
+    assert {line["logger"] for line in activity_lines} >= {
+        "probe",
+        "probe.stdlib",
+        "temporalio.activity",
+        "lanes.worker",
+    }
+    trace_ids = set()
+    for line in activity_lines:
+        for key in (
+            "trace_id",
+            "span_id",
+            "workflow_id",
+            "run_id",
+            "activity",
+            "attempt",
+            "task_queue",
+        ):
+            assert line.get(key) not in (None, ""), f"{key} missing in {line}"
+        assert line["run_id"] == job.run_id
+        assert line["activity"] == "telemetry_probe.fetch"
+        assert line["attempt"] == 1
+        assert line["task_queue"] == "sync"
+        assert line["service"] == "lanes-sync"
+        trace_ids.add(line["trace_id"])
+    assert len(trace_ids) == 1
+
+    finished = [line for line in activity_lines if line["event"] == "activity finished"]
+    assert len(finished) == 1
+    assert finished[0]["outcome"] == "completed"
+    assert finished[0]["duration_ms"] > 0
+
+    workflow_lines = [line for line in lines if line["event"] == "workflow finished"]
+    assert len(workflow_lines) == 1
+    assert workflow_lines[0]["outcome"] == "completed"
+    assert workflow_lines[0]["run_id"] == job.run_id
+    assert workflow_lines[0]["workflow_type"] == "SingleActivityWorkflow"
+
+
+async def test_secrets_and_email_addresses_never_reach_the_output(
+    caller: Caller, worker: WorkerProcess, target: LoopbackServer
+) -> None:
+    job = await run_probe(caller, "telemetry_probe.fetch", target)
+    stderr = worker.stderr.read_text()
+    mine = [line for line in worker.log_lines() if line.get("workflow_id") == job.workflow_id]
+    assert mine, "the activity logged nothing"
+    assert SECRET not in stderr
+    assert EMAIL not in stderr
+    assert SECRET not in worker.stdout.read_text()
+    structured = next(line for line in mine if line["event"] == "probe fetching")
+    assert structured["api_key"] == "[REDACTED]"
+    assert structured["user_email"] == MASKED_EMAIL
+    stdlib = next(line for line in mine if line.get("logger") == "probe.stdlib")
+    assert (
+        stdlib["event"]
+        == f"calling with Authorization: Bearer [REDACTED] on behalf of {MASKED_EMAIL}"
+    )
+
+
+async def test_failed_attempt_is_logged_and_counted(caller: Caller, worker: WorkerProcess) -> None:
+    job = await dispatch("telemetry_probe.fail", None, task_queue="sync", client=caller.client)
+    with pytest.raises(WorkflowFailureError):
+        await job.result()
+    lines = [line for line in worker.log_lines() if line.get("workflow_id") == job.workflow_id]
+    finished = next(line for line in lines if line["event"] == "activity finished")
+    assert finished["outcome"] == "failed"
+    assert finished["error_type"] == "ProbeFailure"
+    assert finished["level"] == "warning"
+    workflow_end = next(line for line in lines if line["event"] == "workflow finished")
+    assert workflow_end["outcome"] == "failed"
+    assert workflow_end["error_type"] == "ProbeFailure"
+
+    metrics = worker.scrape()
+    assert (
+        'lanes_activity_failures_total{activity="telemetry_probe.fail",error_type="ProbeFailure"}'
+        in metrics
+    )
+
+
+async def test_metrics_endpoint_serves_temporal_and_lanes_metrics(
+    caller: Caller, worker: WorkerProcess, target: LoopbackServer
+) -> None:
+    await run_probe(caller, "telemetry_probe.fetch", target)
+    metrics = worker.scrape()
+    names = {
+        line.split("{")[0].split(" ")[0]
+        for line in metrics.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert "temporal_activity_execution_latency_count" in names
+    assert "temporal_workflow_completed" in names
+    assert "temporal_request" in names
+    count = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith(
+            'lanes_activity_duration_seconds_count{activity="telemetry_probe.fetch",outcome="completed"}'
+        )
+    ]
+    assert count, "no lanes_activity_duration_seconds for the probe"
+    assert float(count[0].rsplit(" ", 1)[1]) >= 1
+
+
+async def test_dispatch_counts_started_and_duplicate_jobs(
+    caller: Caller, worker: WorkerProcess, target: LoopbackServer
+) -> None:
+    def count(outcome: str) -> float:
+        labels = {"activity": "telemetry_probe.fetch", "outcome": outcome}
+        return REGISTRY.get_sample_value("lanes_dispatches_total", labels) or 0.0
+
+    started, duplicate = count("started"), count("duplicate")
+    payload = {"url": f"{target.url}/resource", "api_key": SECRET, "email": EMAIL}
+    job_id = f"telemetry-dup-{uuid.uuid4()}"
+    first = await dispatch(
+        "telemetry_probe.fetch",
+        payload,
+        task_queue="sync",
+        workflow_id=job_id,
+        client=caller.client,
+    )
+    second = await dispatch(
+        "telemetry_probe.fetch",
+        payload,
+        task_queue="sync",
+        workflow_id=job_id,
+        client=caller.client,
+    )
+    assert first.started
+    assert second.duplicate
+    assert await first.result() == 200
+    assert count("started") == started + 1
+    assert count("duplicate") == duplicate + 1
