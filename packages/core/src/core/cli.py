@@ -23,7 +23,9 @@ from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
 from core import domains
+from core.cli_db import db as db_command
 from core.client import TemporalUnavailable, get_client
+from core.db import DatabaseError, migrations
 from core.devserver import DevServer, DevServerError
 from core.dispatch import DispatchError, dispatch
 from core.domains import DomainError
@@ -62,6 +64,9 @@ def _run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
 @click.version_option(package_name="lanes-core")
 def cli() -> None:
     """Lanes: durable background work on Temporal."""
+
+
+cli.add_command(db_command)
 
 
 def main() -> None:
@@ -234,7 +239,7 @@ def dev_command(port: int, ui_port: int) -> None:
     telemetry.configure("lanes-dev")
     try:
         code = asyncio.run(_dev(port, ui_port))
-    except (DevServerError, DomainError, TemporalUnavailable, OSError) as err:
+    except (DevServerError, DomainError, TemporalUnavailable, DatabaseError, OSError) as err:
         click.echo(f"lanes: error: {err}", err=True)
         code = 1
     _exit(code)
@@ -246,6 +251,7 @@ async def _dev(port: int, ui_port: int) -> int:
     home: Path = settings().home
     server: DevServer | None = None
     loaded = domains.load_all()
+    click.echo(f"database         {(await migrations.upgrade()).url}  (migrated to head)")
     if os.environ.get("TEMPORAL_ADDRESS"):
         click.echo(f"using the Temporal server at {os.environ['TEMPORAL_ADDRESS']}")
     else:

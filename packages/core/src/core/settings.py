@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "settings"]
@@ -46,6 +46,22 @@ class LanesSettings(BaseSettings):
     """Local activities (fast path, bulk dispatch) one worker runs at once. Default: 100."""
     activity_threads: int = Field(default=16, ge=1)
     """Threads for synchronous (``def``) activities. Default: 16."""
+
+    # Database (core.db). A secret: the URL may carry a password, so it never shows in a repr.
+    database_url: SecretStr | None = None
+    """SQLAlchemy URL (``postgresql://user:pw@host/db``; the async driver is added). Default: the
+    SQLite file ``<home>/lanes.db``."""
+    db_pool_size: int = Field(default=5, ge=1)
+    """Connections a process keeps open to PostgreSQL. Default: 5."""
+    db_max_overflow: int = Field(default=10, ge=0)
+    """Extra connections allowed above the pool size under load. Default: 10."""
+    db_pool_timeout: timedelta = timedelta(seconds=30)
+    """How long a session waits for a free connection before failing (retryably). Default: 30 s."""
+    db_pool_recycle: timedelta = timedelta(minutes=30)
+    """Connections older than this are replaced, ahead of server and proxy idle limits.
+    Default: 30 min."""
+    db_connect_timeout: timedelta = timedelta(seconds=10)
+    """How long opening one connection may take. Default: 10 s."""
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,8 @@ registers only that domain's workflows and activities, plus :class:`SingleActivi
   crash report and a restart loop.
 - **Health.** ``/healthz`` and ``/readyz`` on ``LANES_HEALTH_PORT``.
 - **Limits.** Concurrency from ``LANES_MAX_CONCURRENT_*``.
+- **Schema.** :func:`run` refuses to start while the database schema is behind this code's
+  migrations (the message says to run ``lanes db upgrade``); engines are disposed on shutdown.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core import activities, domains, telemetry
 from core.client import TemporalUnavailable, connect
+from core.db import DatabaseError, dispose_engines, migrations
 from core.domains import Domain, DomainError
 from core.health import HealthServer, HealthState
 from core.ping import ping
@@ -160,6 +163,7 @@ async def serve(
             raise crashed[0].exception()  # type: ignore[misc]
         log.info("shutdown complete")
     finally:
+        await dispose_engines()
         if server is not None:
             await server.stop()
 
@@ -194,8 +198,9 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
     telemetry.configure(service)
     try:
         loaded = domains.load_all(names or None, include)
+        migrations.require_current_schema()
         asyncio.run(serve(loaded))
-    except (DomainError, TemporalUnavailable, OSError) as err:
+    except (DomainError, TemporalUnavailable, DatabaseError, OSError) as err:
         log.error("%s", err)
         _exit(1)
     except KeyboardInterrupt:
