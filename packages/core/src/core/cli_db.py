@@ -3,6 +3,9 @@
 ``upgrade`` / ``downgrade`` / ``current`` act on ``LANES_DATABASE_URL`` (default: the SQLite file
 under ``LANES_HOME``); ``revision --domain D -m MSG`` writes a migration into domain D's own
 ``migrations/versions`` folder, compared against that database.
+
+Heavy imports (SQLAlchemy, Alembic) happen inside the commands: every other ``lanes`` command
+loads this module too.
 """
 
 from __future__ import annotations
@@ -10,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from core.db import migrations
-from core.db.engine import dispose_engines
 from core.db.errors import DatabaseError
-from core.db.migrations import SchemaStatus
+
+if TYPE_CHECKING:
+    from core.db.migrations import SchemaStatus
 
 __all__ = ["db"]
 
@@ -37,6 +40,8 @@ def _async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         async def run() -> T:
+            from core.db.engine import dispose_engines
+
             try:
                 return await fn(*args, **kwargs)
             finally:
@@ -60,6 +65,8 @@ def db() -> None:
 @_async
 async def upgrade_command(target: str) -> None:
     """Apply migrations up to TARGET (default: every branch's head)."""
+    from core.db import migrations
+
     _show(await migrations.upgrade(target))
 
 
@@ -68,6 +75,8 @@ async def upgrade_command(target: str) -> None:
 @_async
 async def downgrade_command(target: str) -> None:
     """Undo migrations down to TARGET: base, DOMAIN@base, -1 or a revision."""
+    from core.db import migrations
+
     _show(await migrations.downgrade(target))
 
 
@@ -75,6 +84,8 @@ async def downgrade_command(target: str) -> None:
 @_async
 async def current_command() -> None:
     """Show each branch's applied revision; exit 1 when the schema is not up to date."""
+    from core.db import migrations
+
     status = await migrations.current()
     _show(status)
     if not status.up_to_date:
@@ -93,6 +104,8 @@ async def current_command() -> None:
 @_async
 async def revision_command(owner: str, message: str, autogenerate: bool) -> None:
     """Write a new migration for a domain's tables into its migrations/versions folder."""
+    from core.db import migrations
+
     path = await migrations.revision(owner, message, autogenerate=autogenerate)
     click.echo(f"wrote {path}")
 

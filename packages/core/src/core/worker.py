@@ -40,7 +40,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core import activities, domains, telemetry
 from core.client import TemporalUnavailable, connect
-from core.db import DatabaseError, dispose_engines, migrations
+from core.db.errors import DatabaseError
 from core.domains import Domain, DomainError
 from core.health import HealthServer, HealthState
 from core.ping import ping
@@ -163,7 +163,8 @@ async def serve(
             raise crashed[0].exception()  # type: ignore[misc]
         log.info("shutdown complete")
     finally:
-        await dispose_engines()
+        if "core.db.engine" in sys.modules:  # only a process that used the database has engines
+            await sys.modules["core.db.engine"].dispose_engines()
         if server is not None:
             await server.stop()
 
@@ -198,7 +199,7 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
     telemetry.configure(service)
     try:
         loaded = domains.load_all(names or None, include)
-        migrations.require_current_schema()
+        _require_current_schema()
         asyncio.run(serve(loaded))
     except (DomainError, TemporalUnavailable, DatabaseError, OSError) as err:
         log.error("%s", err)
@@ -206,6 +207,12 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
     except KeyboardInterrupt:
         _exit(130)
     _exit(0)
+
+
+def _require_current_schema() -> None:
+    from core.db.migrations import require_current_schema  # SQLAlchemy + Alembic: import late
+
+    require_current_schema()
 
 
 def run_domain_worker(name: str) -> NoReturn:

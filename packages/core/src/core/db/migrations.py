@@ -23,11 +23,13 @@ it). Production runs ``lanes db upgrade`` as its own step; ``lanes dev`` upgrade
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
+import logging
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,6 +228,18 @@ async def revision(
     return Path(scripts[0].path)
 
 
+@contextlib.contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    # Alembic announces its plugins and dialect at INFO on every run: noise in a worker's log.
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def require_current_schema(
     url: str | URL | None = None, where: Mapping[str, Path] | None = None
 ) -> None:
@@ -237,7 +251,8 @@ def require_current_schema(
         finally:
             await dispose_engines()  # this loop ends here; the worker's engine is made anew
 
-    status = asyncio.run(check())
+    with _quiet_alembic():
+        status = asyncio.run(check())
     if status.unknown:
         raise SchemaOutOfDate(
             f"database {status.url} has migration(s) {', '.join(status.unknown)} that this code "

@@ -9,6 +9,7 @@ Loaded with :mod:`core.testing` wherever ``lanes-core`` and pytest are installed
   afterwards), so tests never collide with each other or with other people's runs on the same
   server. Without PostgreSQL the PostgreSQL half is skipped with the reason — except under
   ``CI=true``, where it fails: CI must never pass by skipping half the suite.
+- ``postgres_database_url``: a fresh PostgreSQL database alone, for PostgreSQL-only tests.
 - ``migrated_database_url``: the same, migrated to every branch's head.
 - ``lanes_database``: ``migrated_database_url`` made the process's ``LANES_DATABASE_URL``, for
   in-process workers whose activities call ``core.db.session()``.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -81,29 +83,43 @@ def postgres_admin() -> URL:
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"], loop_scope="session")
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database: once a SQLite file, once a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'lanes.db'}"
-    else:
-        admin: URL = request.getfixturevalue("postgres_admin")
-        name = f"lanes_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(_dsn(admin), timeout=10)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        url = admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-            hide_password=False
-        )
+    if request.param == "postgresql":
+        async with _postgres_database(request.getfixturevalue("postgres_admin")) as url:
+            yield url
+        return
     try:
-        yield url
+        yield f"sqlite+aiosqlite:///{tmp_path / 'lanes.db'}"
     finally:
         await dispose_engines()
-        if request.param == "postgresql":
-            conn = await asyncpg.connect(_dsn(admin), timeout=10)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def postgres_database_url(postgres_admin: URL) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database, for tests about PostgreSQL alone."""
+    async with _postgres_database(postgres_admin) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def _postgres_database(admin: URL) -> AsyncIterator[str]:
+    # A database per test: nothing to clean up between tests, nothing shared with other runs.
+    name = f"lanes_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(_dsn(admin), timeout=10)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        await dispose_engines()
+        conn = await asyncpg.connect(_dsn(admin), timeout=10)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
