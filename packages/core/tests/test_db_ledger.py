@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pydantic
 import pytest
 from core.db import ledger
 
@@ -96,3 +97,19 @@ async def test_an_expired_claim_is_taken_over_by_one_caller(migrated_database_ur
 
 async def _never() -> None:
     raise AssertionError("the effect must not run while another attempt holds the key")
+
+
+class Receipt(pydantic.BaseModel):
+    message_id: str
+
+
+async def test_a_recorded_outcome_comes_back_as_the_declared_type(
+    migrated_database_url: str,
+) -> None:
+    async def send() -> Receipt:
+        return Receipt(message_id="m-1")
+
+    url = migrated_database_url
+    first = await ledger.once("typed", send, result_type=Receipt, url=url)
+    again = await ledger.once("typed", send, result_type=Receipt, url=url)
+    assert first == again == Receipt(message_id="m-1")

@@ -11,14 +11,27 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "settings"]
 
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 """Where clients connect when ``TEMPORAL_ADDRESS`` is unset: the server ``lanes dev`` starts."""
+
+
+def _seconds(value: Any) -> Any:
+    # Environment values are strings and pydantic reads "30" as no duration at all; people mean
+    # seconds. ISO 8601 ("PT30S") and "HH:MM:SS" still work.
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+Seconds = Annotated[timedelta, BeforeValidator(_seconds)]
+"""A duration setting given in seconds (``30``) or ISO 8601 (``PT30S``)."""
 
 
 class LanesSettings(BaseSettings):
@@ -55,12 +68,12 @@ class LanesSettings(BaseSettings):
     """Connections a process keeps open to PostgreSQL. Default: 5."""
     db_max_overflow: int = Field(default=10, ge=0)
     """Extra connections allowed above the pool size under load. Default: 10."""
-    db_pool_timeout: timedelta = timedelta(seconds=30)
+    db_pool_timeout: Seconds = timedelta(seconds=30)
     """How long a session waits for a free connection before failing (retryably). Default: 30 s."""
-    db_pool_recycle: timedelta = timedelta(minutes=30)
+    db_pool_recycle: Seconds = timedelta(minutes=30)
     """Connections older than this are replaced, ahead of server and proxy idle limits.
     Default: 30 min."""
-    db_connect_timeout: timedelta = timedelta(seconds=10)
+    db_connect_timeout: Seconds = timedelta(seconds=10)
     """How long opening one connection may take. Default: 10 s."""
 
 
