@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from core.db import get_engine, session
+from core.db import DatabaseUnavailable, get_engine, session
 from sqlalchemy.exc import IntegrityError
 
 metadata = sa.MetaData()
@@ -39,5 +39,11 @@ async def test_commit_on_success_rollback_on_error(database_url: str) -> None:
     with pytest.raises(IntegrityError):
         async with session(database_url) as s:
             await s.execute(notes.insert().values(id=1, text="duplicate"))
+
+    # Nor is a missing table (SQLite calls it an OperationalError, like a locked file).
+    with pytest.raises(sa.exc.DBAPIError, match="no_such_table") as err:
+        async with session(database_url) as s:
+            await s.execute(sa.text("SELECT * FROM no_such_table"))
+    assert not isinstance(err.value, DatabaseUnavailable)
 
     assert await count(database_url) == 1

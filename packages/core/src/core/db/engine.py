@@ -39,7 +39,7 @@ __all__ = [
     "DatabaseUnavailable",
     "dispose_engines",
     "get_engine",
-    "reachable_errors",
+    "is_unavailable",
     "session",
     "translate_errors",
 ]
@@ -102,7 +102,7 @@ async def session(url: str | URL | None = None) -> AsyncIterator[AsyncSession]:
     if factory is None:
         factory = _SESSIONS[key] = async_sessionmaker(engine, expire_on_commit=False)
     async with factory() as s:
-        with translate_errors(url, connecting=True):
+        with translate_errors(url, database_only=True):
             await s.connection()
         with translate_errors(url):
             try:
@@ -115,15 +115,29 @@ async def session(url: str | URL | None = None) -> AsyncIterator[AsyncSession]:
                 raise
 
 
-reachable_errors = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
-"""SQLAlchemy errors that mean "the database is not reachable right now"."""
+# PostgreSQL SQLSTATEs that mean "not reachable right now": class 08 (connection exception),
+# admin/crash shutdown, cannot connect now (starting up), too many connections.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLite reports everything as OperationalError; only these mean the file cannot be used now.
+_SQLITE_UNAVAILABLE = ("unable to open database", "database is locked", "disk i/o error")
+
+
+def is_unavailable(err: exc.DBAPIError) -> bool:
+    """Whether ``err`` means the database cannot be reached (as opposed to a bad statement)."""
+    if err.connection_invalidated or isinstance(err, exc.InterfaceError):
+        return True
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    text = str(err.orig).lower()
+    return isinstance(err, exc.OperationalError) and any(s in text for s in _SQLITE_UNAVAILABLE)
 
 
 @contextmanager
-def translate_errors(url: URL, *, connecting: bool = False) -> Iterator[None]:
+def translate_errors(url: URL, *, database_only: bool = False) -> Iterator[None]:
     """Turn connection failures into :class:`DatabaseUnavailable` (retryable, password hidden).
 
-    ``connecting``: the block only opens a connection, so any ``OSError`` comes from the database
+    ``database_only``: the block only talks to the database, so any ``OSError`` is the database's
     (asyncpg raises ``ConnectionRefusedError`` unwrapped). Elsewhere only SQLAlchemy's own
     connection errors are translated, never an unrelated ``OSError`` from the caller's code.
     """
@@ -132,13 +146,13 @@ def translate_errors(url: URL, *, connecting: bool = False) -> Iterator[None]:
     except DatabaseUnavailable:
         raise
     except exc.DBAPIError as err:
-        if not (err.connection_invalidated or isinstance(err, reachable_errors)):
+        if not is_unavailable(err):
             raise
         raise _unavailable(url, err.orig if err.orig is not None else err) from None
     except exc.TimeoutError as err:
         raise _unavailable(url, err) from None
     except (OSError, TimeoutError) as err:
-        if not connecting:
+        if not database_only:
             raise
         raise _unavailable(url, err) from None
 

@@ -98,7 +98,7 @@ async def claim(
     engine = get_engine(url)
     lease = lease or _default_lease()
     owner = owner or _default_owner()
-    with translate_errors(engine.url):
+    with translate_errors(engine.url, database_only=True):
         for _ in range(3):  # a claim released between our steps: look again
             now = _now()
             if await _insert(engine, key, owner, now, now + lease):
@@ -123,7 +123,7 @@ async def record(key: str, outcome: Any, *, url: str | URL | None = None) -> Non
     """Record ``outcome`` (JSON-able) for a key this caller claimed."""
     engine = get_engine(url)
     value = pydantic_core.to_jsonable_python(outcome)
-    with translate_errors(engine.url):
+    with translate_errors(engine.url, database_only=True):
         async with engine.begin() as conn:
             result = await conn.execute(
                 update(TABLE)
@@ -137,7 +137,7 @@ async def record(key: str, outcome: Any, *, url: str | URL | None = None) -> Non
 async def release(key: str, *, url: str | URL | None = None) -> None:
     """Give up a claim without an outcome, so the next attempt runs the effect."""
     engine = get_engine(url)
-    with translate_errors(engine.url):
+    with translate_errors(engine.url, database_only=True):
         async with engine.begin() as conn:
             await conn.execute(delete(TABLE).where(TABLE.c.key == key, TABLE.c.state == CLAIMED))
 

@@ -164,7 +164,7 @@ async def current(
     where = dict(where or locations())
     script = _script(alembic_config(where))
     engine = get_engine(url)
-    with translate_errors(engine.url, connecting=True):
+    with translate_errors(engine.url, database_only=True):
         async with engine.connect() as conn:
             applied = await conn.run_sync(
                 lambda c: tuple(MigrationContext.configure(c).get_current_heads())
@@ -314,7 +314,7 @@ async def _run(
                 hint = "; run `lanes db upgrade` first"
             raise MigrationError(f"{err}{hint}") from None
 
-    with translate_errors(engine.url, connecting=True):
+    with translate_errors(engine.url, database_only=True):
         async with engine.begin() as conn:
             return await conn.run_sync(in_connection)
 

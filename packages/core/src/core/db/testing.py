@@ -70,8 +70,12 @@ def postgres_admin() -> URL:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, probe()).result()
     except (OSError, asyncpg.PostgresError, TimeoutError) as err:
+        problem: str | None = str(err) or type(err).__name__
+    else:
+        problem = None
+    if problem is not None:
         reason = (
-            f"PostgreSQL at {url.render_as_string(hide_password=True)} is unreachable ({err}); "
+            f"PostgreSQL at {url.render_as_string(hide_password=True)} is unreachable ({problem}); "
             "start it or set LANES_TEST_POSTGRES_URL"
         )
         if _in_ci():
