@@ -113,3 +113,12 @@ async def test_a_recorded_outcome_comes_back_as_the_declared_type(
     first = await ledger.once("typed", send, result_type=Receipt, url=url)
     again = await ledger.once("typed", send, result_type=Receipt, url=url)
     assert first == again == Receipt(message_id="m-1")
+
+
+async def test_without_a_url_the_ledger_uses_lanes_database_url(lanes_database: str) -> None:
+    async def effect() -> str:
+        return "done"
+
+    assert await ledger.once("default-db", effect) == "done"
+    claim = await ledger.claim("default-db", url=lanes_database)
+    assert (claim.acquired, claim.done, claim.outcome) == (False, True, "done")

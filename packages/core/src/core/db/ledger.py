@@ -15,7 +15,9 @@ claims a key first; the database's primary key decides who wins, never a read-th
 - A claim is a lease (default: the activity's start-to-close timeout, else 5 minutes). A worker
   that died mid-effect leaves an expired claim, which the next caller takes over with a
   conditional ``UPDATE`` — again exactly one winner. The effect may then have happened twice (the
-  dead worker's fate is unknown), so choose a lease longer than the effect can take.
+  dead worker's fate is unknown), so choose a lease longer than the effect can take. The same
+  holds when the effect ran but recording its outcome failed (the database went away in
+  between): the key stays held until the lease expires, and the effect may then run again.
 
 The table is core's (``lanes_idempotency``, created by core's migration); each step commits at
 once in its own short transaction so racing workers see it.

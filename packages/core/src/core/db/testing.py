@@ -173,13 +173,15 @@ class TcpProxy:
 
     async def cut(self) -> None:
         """Stop listening and reset every open connection."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        # Connections first: since Python 3.12 `wait_closed` waits for them to end.
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        if server is not None:
+            await server.wait_closed()
 
     async def restore(self) -> None:
         """Accept connections again, on the same port."""
