@@ -126,3 +126,14 @@ async def test_a_domain_first_revision_starts_its_branch(database_url: str, tmp_
 async def test_unknown_domain_is_a_clear_error(database_url: str) -> None:
     with pytest.raises(migrations.MigrationError, match=r"unknown domain 'nosuch'; known: .*sync"):
         await migrations.revision("nosuch", "x", url=database_url)
+
+
+async def test_autogenerate_against_an_old_schema_says_to_upgrade_and_writes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "late" / "migrations" / "versions"
+    where = {"core": migrations.locations()["core"], "late": folder}
+
+    with pytest.raises(migrations.MigrationError, match=r"not up to date; run `lanes db upgrade`"):
+        await migrations.revision("late", "too early", url=database_url, where=where)
+    assert not folder.parent.exists()

@@ -209,6 +209,7 @@ async def revision(
             raise MigrationError(f"unknown domain {owner!r}; known: {known}")
         where[owner] = _package_dir(installed[owner]) / "migrations" / "versions"
     folder = where[owner]
+    created = [p for p in (folder.parent, folder) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     config = alembic_config(where)
     config.attributes["only_owner"] = owner
@@ -223,7 +224,16 @@ async def revision(
     def write(cfg: Config) -> Any:
         return command.revision(cfg, autogenerate=autogenerate, **options)
 
-    made = await _run(write, url, where, config=config) if autogenerate else _plain(write, config)
+    try:
+        if autogenerate:
+            made = await _run(write, url, where, config=config)
+        else:
+            made = _plain(write, config)
+    except BaseException:
+        for path in reversed(created):  # leave no empty migrations folder behind
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise
     scripts = made if isinstance(made, list) else [made]
     return Path(scripts[0].path)
 
@@ -312,7 +322,7 @@ async def _run(
             hint = ""
             if "not up to date" in str(err):
                 hint = "; run `lanes db upgrade` first"
-            raise MigrationError(f"{err}{hint}") from None
+            raise MigrationError(f"{str(err).rstrip('.')}{hint}") from None
 
     with translate_errors(engine.url, database_only=True):
         async with engine.begin() as conn:
