@@ -137,3 +137,19 @@ async def test_autogenerate_against_an_old_schema_says_to_upgrade_and_writes_not
     with pytest.raises(migrations.MigrationError, match=r"not up to date; run `lanes db upgrade`"):
         await migrations.revision("late", "too early", url=database_url, where=where)
     assert not folder.parent.exists()
+
+
+async def test_a_failing_migration_is_one_clear_error(database_url: str, tmp_path: Path) -> None:
+    versions = tmp_path / "broken" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "broken01.py").write_text(
+        'revision = "broken01"\ndown_revision = None\nbranch_labels = ("broken",)\n'
+        "depends_on = None\n\n\ndef upgrade():\n"
+        '    from alembic import op\n\n    op.execute("CREATE TABLE broken_x (")\n\n\n'
+        "def downgrade():\n    pass\n"
+    )
+    where = {"broken": versions}
+
+    failed = r"a migration failed on .*: (incomplete input|syntax error)"  # SQLite | PostgreSQL
+    with pytest.raises(migrations.MigrationError, match=failed):
+        await migrations.upgrade(url=database_url, where=where)

@@ -41,10 +41,11 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, MetaData, Table, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from core import domains
 from core.db.base import Base
-from core.db.engine import dispose_engines, get_engine, translate_errors
+from core.db.engine import dispose_engines, get_engine, is_unavailable, translate_errors
 from core.db.errors import DatabaseError
 from core.db.url import redact
 
@@ -318,6 +319,19 @@ async def _run(
         config.attributes["connection"] = conn
         try:
             return fn(config)
+        except DBAPIError as err:
+            if is_unavailable(err):
+                raise
+            # A migration's own SQL failed: say which database and why, without a traceback.
+            detail = str(err.orig).strip().splitlines()[0] if err.orig is not None else str(err)
+            undone = (
+                "the whole run was rolled back"
+                if conn.dialect.name == "postgresql"
+                else "SQLite DDL is not transactional: see `lanes db current` for what was applied"
+            )
+            raise MigrationError(
+                f"a migration failed on {redact(conn.engine.url)}: {detail} ({undone})"
+            ) from None
         except CommandError as err:
             hint = ""
             if "not up to date" in str(err):
