@@ -39,12 +39,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, MetaData, Table, text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from core import domains
-from core.db.base import Base
 from core.db.engine import dispose_engines, get_engine, is_unavailable, translate_errors
 from core.db.errors import DatabaseError
 from core.db.url import redact
@@ -341,63 +340,3 @@ async def _run(
     with translate_errors(engine.url, database_only=True):
         async with engine.begin() as conn:
             return await conn.run_sync(in_connection)
-
-
-# ---- used by alembic/env.py -------------------------------------------------------------------
-
-
-def target_metadata(owners: Mapping[str, Path]) -> MetaData:
-    """The shared metadata with every owner's models imported (``<package>.models``)."""
-    importlib.import_module("core.db.ledger")
-    installed = domains.installed()
-    for owner in owners:
-        package = installed.get(owner)
-        if package is None:
-            continue
-        try:
-            importlib.import_module(f"{package}.models")
-        except ModuleNotFoundError as err:
-            if err.name != f"{package}.models":
-                raise
-    return Base.metadata
-
-
-def table_owner(table: Table) -> str | None:
-    """Which owner declares ``table``: ``info["domain"]``, else the package of its mapped class."""
-    declared = table.info.get("domain")
-    if declared:
-        return str(declared)
-    packages = {package: name for name, package in domains.installed().items()}
-    packages[CORE] = CORE
-    for mapper in Base.registry.mappers:
-        if table in mapper.tables:
-            return packages.get(mapper.class_.__module__.split(".", 1)[0])
-    return None
-
-
-def run_migrations(context: Any) -> None:
-    """The body of ``env.py``: migrate on the connection :func:`_run` passed in."""
-    config = context.config
-    owners: Mapping[str, Path] = config.attributes["owners"]
-    only = config.attributes.get("only_owner")
-    metadata = target_metadata(owners)
-    connection: Connection = config.attributes["connection"]
-
-    def include_object(obj: Any, name: str | None, kind: str, reflected: bool, other: Any) -> bool:
-        if kind != "table" or only is None:
-            return True
-        if reflected and other is None:
-            # In the database but in no model: the owner's only if it carries the owner's prefix.
-            return bool(name and name.startswith(f"{only}_"))
-        return bool(table_owner(obj if not reflected else other) == only)
-
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        include_object=include_object,
-        compare_type=True,
-        # SQLite alters tables by copying them; batch mode writes migrations that do that.
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
