@@ -23,7 +23,9 @@ from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
 from core import domains
+from core.cli_db import db as db_command
 from core.client import TemporalUnavailable, get_client
+from core.db.errors import DatabaseError
 from core.devserver import DevServer, DevServerError
 from core.dispatch import DispatchError, dispatch
 from core.domains import DomainError
@@ -70,6 +72,9 @@ def _run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
 @click.version_option(package_name="lanes-core")
 def cli() -> None:
     """Lanes: durable background work on Temporal."""
+
+
+cli.add_command(db_command)
 
 
 def main() -> None:
@@ -247,6 +252,7 @@ def dev_command(port: int, ui_port: int) -> None:
         DomainError,
         TemporalUnavailable,
         SettingsError,
+        DatabaseError,
         OSError,
         telemetry.TelemetryConfigError,
     ) as err:
@@ -255,12 +261,19 @@ def dev_command(port: int, ui_port: int) -> None:
     _exit(code)
 
 
+async def _upgrade_database() -> str:
+    from core.db import migrations  # SQLAlchemy + Alembic: only `lanes dev` needs them here
+
+    return (await migrations.upgrade()).url
+
+
 async def _dev(port: int, ui_port: int) -> int:
     from core.worker import FORCED_EXIT_CALLBACKS, serve
 
     home: Path = settings().home
     server: DevServer | None = None
     loaded = domains.load_all()
+    click.echo(f"database         {await _upgrade_database()}  (migrated to head)")
     if os.environ.get("TEMPORAL_ADDRESS"):
         click.echo(f"using the Temporal server at {os.environ['TEMPORAL_ADDRESS']}")
     else:

@@ -11,14 +11,27 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "SettingsError", "settings"]
 
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 """Where clients connect when ``TEMPORAL_ADDRESS`` is unset: the server ``lanes dev`` starts."""
+
+
+def _seconds(value: Any) -> Any:
+    # Environment values are strings and pydantic reads "30" as no duration at all; people mean
+    # seconds. ISO 8601 ("PT30S") and "HH:MM:SS" still work.
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+Seconds = Annotated[timedelta, BeforeValidator(_seconds)]
+"""A duration setting given in seconds (``30``) or ISO 8601 (``PT30S``)."""
 
 
 class LanesSettings(BaseSettings):
@@ -34,18 +47,9 @@ class LanesSettings(BaseSettings):
     health_port: int = Field(default=8080, ge=0, le=65535)
     """Port of ``/healthz``, ``/readyz`` and ``/metrics``; 0 picks a free one. Default: 8080."""
 
-    shutdown_timeout: timedelta = timedelta(seconds=30)
+    shutdown_timeout: Seconds = timedelta(seconds=30)
     """How long SIGTERM waits for in-flight activities before cancelling them. Default: 30 s.
     Keep Kubernetes' ``terminationGracePeriodSeconds`` above it."""
-
-    @field_validator("shutdown_timeout", mode="before")
-    @classmethod
-    def _seconds_as_number(cls, value: object) -> object:
-        # Environment values are strings, and pydantic reads "30" as neither seconds nor a
-        # duration; deploy/ (compose, Kubernetes) writes plain seconds.
-        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
-            return float(value)
-        return value
 
     max_concurrent_activities: int = Field(default=100, ge=1)
     """Activities one worker runs at once, per queue. Default: 100."""
@@ -56,8 +60,22 @@ class LanesSettings(BaseSettings):
     sync_schedules: bool = True
     """Sync each served domain's ``schedules.py`` with the server when a worker starts.
     Default: true."""
-    activity_threads: int = Field(default=16, ge=1)
-    """Threads for synchronous (``def``) activities. Default: 16."""
+
+    # Database (core.db). A secret: the URL may carry a password, so it never shows in a repr.
+    database_url: SecretStr | None = None
+    """SQLAlchemy URL (``postgresql://user:pw@host/db``; the async driver is added). Default: the
+    SQLite file ``<home>/lanes.db``."""
+    db_pool_size: int = Field(default=5, ge=1)
+    """Connections a process keeps open to PostgreSQL. Default: 5."""
+    db_max_overflow: int = Field(default=10, ge=0)
+    """Extra connections allowed above the pool size under load. Default: 10."""
+    db_pool_timeout: Seconds = timedelta(seconds=30)
+    """How long a session waits for a free connection before failing (retryably). Default: 30 s."""
+    db_pool_recycle: Seconds = timedelta(minutes=30)
+    """Connections older than this are replaced, ahead of server and proxy idle limits.
+    Default: 30 min."""
+    db_connect_timeout: Seconds = timedelta(seconds=10)
+    """How long opening one connection may take. Default: 10 s."""
 
 
 class SettingsError(ValueError):

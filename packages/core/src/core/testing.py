@@ -72,8 +72,9 @@ def task_queue(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def lanes_env(temporal_server: DevServer) -> dict[str, str]:
-    """Environment for a worker subprocess: the session's server, a free health port."""
+def lanes_env(temporal_server: DevServer, worker_database_url: str) -> dict[str, str]:
+    """Environment for a worker subprocess: the session's server, a free health port, a migrated
+    database (``worker_database_url`` from :mod:`core.db.testing`)."""
     env = dict(os.environ)
     env.update(
         TEMPORAL_ADDRESS=temporal_server.address,
@@ -82,6 +83,7 @@ def lanes_env(temporal_server: DevServer) -> dict[str, str]:
         # server behind the schedule tests' back; a test that wants them sets this to true.
         LANES_SYNC_SCHEDULES="false",
         PYTHONUNBUFFERED="1",
+        LANES_DATABASE_URL=worker_database_url,
     )
     return env
 

@@ -18,6 +18,8 @@ registers only that domain's workflows and activities, plus :class:`SingleActivi
 - **Health.** ``/healthz``, ``/readyz`` and ``/metrics`` on ``LANES_HEALTH_PORT``; traces, log
   context and per-attempt metrics come from :mod:`core.telemetry`.
 - **Limits.** Concurrency from ``LANES_MAX_CONCURRENT_*``.
+- **Schema.** :func:`run` refuses to start while the database schema is behind this code's
+  migrations (the message says to run ``lanes db upgrade``); engines are disposed on shutdown.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core import activities, domains, telemetry
 from core.client import TemporalUnavailable, connect
+from core.db.errors import DatabaseError
 from core.domains import Domain, DomainError
 from core.health import HealthServer, HealthState
 from core.ping import ping
@@ -93,7 +96,9 @@ def build_worker(
     activities.serve(queue, frozenset(served))
     needs_threads = any(not inspect.iscoroutinefunction(f) for f in functions)
     if needs_threads and activity_executor is None:
-        activity_executor = ThreadPoolExecutor(config.activity_threads)
+        # One thread per activity slot: fewer would queue started activities behind each other
+        # while their start-to-close clocks run (the SDK warns about exactly that).
+        activity_executor = ThreadPoolExecutor(config.max_concurrent_activities)
     return Worker(
         client,
         task_queue=queue,
@@ -177,6 +182,8 @@ async def serve(
             raise crashed[0].exception()  # type: ignore[misc]
         log.info("shutdown complete")
     finally:
+        if "core.db.engine" in sys.modules:  # only a process that used the database has engines
+            await sys.modules["core.db.engine"].dispose_engines()
         if server is not None:
             await server.stop()
 
@@ -211,11 +218,13 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
     try:
         telemetry.configure(service)
         loaded = domains.load_all(names or None, include)
+        _require_current_schema()
         asyncio.run(serve(loaded))
     except (
         DomainError,
         TemporalUnavailable,
         SettingsError,
+        DatabaseError,
         OSError,
         telemetry.TelemetryConfigError,
     ) as err:
@@ -224,6 +233,12 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
     except KeyboardInterrupt:
         _exit(130)
     _exit(0)
+
+
+def _require_current_schema() -> None:
+    from core.db.migrations import require_current_schema  # SQLAlchemy + Alembic: import late
+
+    require_current_schema()
 
 
 def run_domain_worker(name: str) -> NoReturn:

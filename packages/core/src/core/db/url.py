@@ -1,0 +1,73 @@
+"""Which database, and how to name it without leaking its password.
+
+``LANES_DATABASE_URL`` takes the usual forms (``postgresql://``, ``postgres://``,
+``sqlite:///path``); the async driver (asyncpg, aiosqlite) is filled in, so the same URL works for
+``psql``-style tools and for Lanes. Unset, it is the SQLite file ``<LANES_HOME>/lanes.db``.
+
+Every URL that reaches a log line or an error goes through :func:`redact`: the password and any
+credential-like query parameter become ``***``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from core.db.errors import DatabaseError
+from core.settings import LanesSettings, settings
+
+__all__ = ["DatabaseConfigError", "database_url", "redact"]
+
+_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+_SECRET_QUERY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+_USERINFO = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+class DatabaseConfigError(DatabaseError, ValueError):
+    """``LANES_DATABASE_URL`` is not a URL Lanes can use."""
+
+
+def database_url(url: str | URL | None = None, config: LanesSettings | None = None) -> URL:
+    """The async SQLAlchemy URL for ``url`` (default: ``LANES_DATABASE_URL`` or the SQLite file)."""
+    if url is None:
+        config = config or settings()
+        secret = config.database_url
+        if secret is None:
+            return URL.create("sqlite+aiosqlite", database=str(config.home / "lanes.db"))
+        url = secret.get_secret_value()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # Not echoed back: an unparseable value may be a password pasted in the wrong place.
+        raise DatabaseConfigError(
+            "LANES_DATABASE_URL is not a database URL; use e.g. "
+            "postgresql://user:password@host:5432/dbname or sqlite:///path/to/lanes.db"
+        ) from None
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise DatabaseConfigError(
+            f"LANES_DATABASE_URL uses {parsed.drivername!r}, which Lanes does not support; "
+            "use postgresql://... (asyncpg) or sqlite:///... (aiosqlite)"
+        )
+    return parsed.set(drivername=driver)
+
+
+def redact(url: str | URL) -> str:
+    """``url`` safe for logs: password and credential-like query values replaced by ``***``."""
+    if isinstance(url, str):
+        raw = url
+        try:
+            url = make_url(raw)
+        except ArgumentError:
+            # Not parseable, so it may hold anything: keep only what cannot be a secret.
+            return _USERINFO.sub(r"\1***@", raw.split("?", 1)[0])
+    query = {k: ("***" if _SECRET_QUERY.search(k) else v) for k, v in url.query.items()}
+    return url.set(query=query).render_as_string(hide_password=True)
