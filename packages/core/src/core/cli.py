@@ -8,11 +8,9 @@ failure of the work or the environment, 2 for a wrong command line.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import time
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,52 +18,21 @@ from typing import Any, TypeVar
 import click
 import pydantic_core
 from temporalio.client import WorkflowFailureError
-from temporalio.service import RPCError
 
 from core import domains
+from core._cli_support import LanesError, run_async
 from core.cli_db import db as db_command
+from core.cli_schedules import schedules_group
 from core.client import TemporalUnavailable, get_client
 from core.db.errors import DatabaseError
 from core.devserver import DevServer, DevServerError
-from core.dispatch import DispatchError, dispatch
+from core.dispatch import dispatch
 from core.domains import DomainError
 from core.settings import SettingsError, settings
-from core.telemetry import TelemetryConfigError
 
 __all__ = ["main"]
 
 T = TypeVar("T")
-
-
-class LanesError(click.ClickException):
-    """A one-line error for the person at the terminal (exit 1)."""
-
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"lanes: error: {self.format_message()}", err=True)
-
-
-def _run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    """Run an async command and turn known failures into one clear line."""
-
-    @functools.wraps(coro_fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return asyncio.run(coro_fn(*args, **kwargs))
-        except (
-            DispatchError,
-            TemporalUnavailable,
-            DomainError,
-            DevServerError,
-            SettingsError,
-            TelemetryConfigError,
-        ) as err:
-            raise LanesError(str(err)) from None
-        except RPCError as err:
-            raise LanesError(f"the Temporal server refused the call: {err.message}") from None
-
-    return wrapper
 
 
 @click.group()
@@ -75,6 +42,7 @@ def cli() -> None:
 
 
 cli.add_command(db_command)
+cli.add_command(schedules_group)
 
 
 def main() -> None:
@@ -127,7 +95,7 @@ def _echo_json(value: Any) -> None:
     "--options", "options_json", help="Overrides as JSON, e.g. '{\"maximum_attempts\":1}'."
 )
 @click.option("--wait", is_flag=True, help="Wait for the job and print its result.")
-@_run
+@run_async
 async def dispatch_command(
     activity: str,
     input_json: str | None,
@@ -175,7 +143,7 @@ def _cause(err: BaseException) -> str:
 @cli.command("ping")
 @click.argument("queues", nargs=-1)
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait per lane.")
-@_run
+@run_async
 async def ping_command(queues: tuple[str, ...], timeout: float) -> None:
     """Round trip a lanes.ping job through each lane (default: every installed domain)."""
     client = await get_client()
@@ -302,13 +270,4 @@ async def _dev(port: int, ui_port: int) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # Run the importable module rather than this __main__ copy, so the command groups below
-    # register against it (they import LanesError and _run from `core.cli`).
-    from core.cli import main as _main
-
-    _main()
-else:
-    # Command groups kept in their own modules, added last because they import from this one.
-    from core.cli_schedules import schedules_group
-
-    cli.add_command(schedules_group)
+    main()

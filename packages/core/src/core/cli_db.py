@@ -10,14 +10,12 @@ loads this module too.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from core.db.errors import DatabaseError
+from core._cli_support import LanesError, run_async
 
 if TYPE_CHECKING:
     from core.db.migrations import SchemaStatus
@@ -27,32 +25,14 @@ __all__ = ["db"]
 T = TypeVar("T")
 
 
-class DbCommandError(click.ClickException):
-    """One line for the person at the terminal (exit 1), in the ``lanes`` format."""
+async def _dispose_engines() -> None:
+    from core.db.engine import dispose_engines
 
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"lanes: error: {self.format_message()}", err=True)
+    await dispose_engines()
 
 
 def _async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        async def run() -> T:
-            from core.db.engine import dispose_engines
-
-            try:
-                return await fn(*args, **kwargs)
-            finally:
-                await dispose_engines()
-
-        try:
-            return asyncio.run(run())
-        except DatabaseError as err:
-            raise DbCommandError(str(err)) from None
-
-    return wrapper
+    return run_async(fn, cleanup=_dispose_engines)
 
 
 @click.group("db")
@@ -89,7 +69,7 @@ async def current_command() -> None:
     status = await migrations.current()
     _show(status)
     if not status.up_to_date:
-        raise DbCommandError("the schema is not up to date; run `lanes db upgrade`")
+        raise LanesError("the schema is not up to date; run `lanes db upgrade`")
 
 
 @db.command("revision")

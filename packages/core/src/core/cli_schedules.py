@@ -19,7 +19,7 @@ from temporalio.client import Client, ScheduleBackfill, ScheduleDescription, Sch
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import domains
-from core.cli import LanesError, _run
+from core._cli_support import LanesError, run_async
 from core.client import get_client
 from core.schedules import (
     ScheduleError,
@@ -41,7 +41,7 @@ def schedules_group() -> None:
 
 @schedules_group.command("list")
 @click.option("--owner", help="Only schedules this domain created.")
-@_run
+@run_async
 async def list_command(owner: str | None) -> None:
     """Every schedule on the server: id, owner, when, next runs, paused, last result."""
     client = await get_client()
@@ -115,7 +115,7 @@ async def _last_result(client: Client, description: ScheduleDescription) -> str:
 @schedules_group.command("sync")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--owner", "owners", multiple=True, help="Only this domain (repeatable).")
-@_run
+@run_async
 async def sync_command(dry_run: bool, owners: tuple[str, ...]) -> None:
     """Make the server hold exactly what each installed domain's schedules.py declares."""
     loaded = domains.load_all(owners or None)
@@ -138,7 +138,7 @@ async def sync_command(dry_run: bool, owners: tuple[str, ...]) -> None:
 @schedules_group.command("pause")
 @click.argument("schedule_id")
 @click.option("--note", help="Why it is paused (shown in the UI and in `list`).")
-@_run
+@run_async
 async def pause_command(schedule_id: str, note: str | None) -> None:
     """Pause a schedule; a later sync keeps it paused."""
     async with _schedule(schedule_id) as handle:
@@ -149,7 +149,7 @@ async def pause_command(schedule_id: str, note: str | None) -> None:
 @schedules_group.command("unpause")
 @click.argument("schedule_id")
 @click.option("--note", help="Why it runs again.")
-@_run
+@run_async
 async def unpause_command(schedule_id: str, note: str | None) -> None:
     """Let a paused schedule run again."""
     async with _schedule(schedule_id) as handle:
@@ -159,7 +159,7 @@ async def unpause_command(schedule_id: str, note: str | None) -> None:
 
 @schedules_group.command("trigger")
 @click.argument("schedule_id")
-@_run
+@run_async
 async def trigger_command(schedule_id: str) -> None:
     """Run a schedule's action once, now (its overlap policy still applies)."""
     async with _schedule(schedule_id) as handle:
@@ -169,7 +169,7 @@ async def trigger_command(schedule_id: str) -> None:
 
 @schedules_group.command("delete")
 @click.argument("schedule_id")
-@_run
+@run_async
 async def delete_command(schedule_id: str) -> None:
     """Delete a schedule (running workflows it started keep running)."""
     async with _schedule(schedule_id) as handle:
@@ -189,7 +189,7 @@ async def delete_command(schedule_id: str) -> None:
 @click.option("--start", "start", required=True, help="ISO 8601 time, exclusive (UTC if naive).")
 @click.option("--end", "end", required=True, help="ISO 8601 time, inclusive (UTC if naive).")
 @click.option("--overlap", type=_OVERLAP, help="Overlap policy for these runs (default: its own).")
-@_run
+@run_async
 async def backfill_command(schedule_id: str, start: str, end: str, overlap: str | None) -> None:
     """Run the actions the schedule would have run between --start and --end."""
     start_at, end_at = _time(start, "--start"), _time(end, "--end")
