@@ -141,7 +141,7 @@ def test_sync_image_carries_sync_and_core_only(image_env: Path) -> None:
 
 
 async def test_sync_worker_from_the_image_env_serves_and_drains(
-    image_env: Path, temporal_server: DevServer
+    image_env: Path, temporal_server: DevServer, worker_database_url: str
 ) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
@@ -151,6 +151,9 @@ async def test_sync_worker_from_the_image_env_serves_and_drains(
         LANES_HEALTH_HOST="127.0.0.1",
         LANES_HEALTH_PORT=str(port),
         LANES_SHUTDOWN_TIMEOUT="5",
+        # Migrated by the test session, as `lanes db upgrade` does before a rollout.
+        LANES_DATABASE_URL=worker_database_url,
+        LANES_SYNC_SCHEDULES="false",
         PYTHONUNBUFFERED="1",
     )
     worker = subprocess.Popen(

@@ -14,13 +14,14 @@ from telemetry_worker_process import sync_worker, wait_for
 
 
 def test_sdk_metrics_are_pushed_to_the_otlp_endpoint(
-    temporal_server: DevServer, tmp_path: Path
+    temporal_server: DevServer, tmp_path: Path, worker_database_url: str
 ) -> None:
     collector = LoopbackServer()
     try:
         with sync_worker(
             temporal_server.address,
             tmp_path,
+            LANES_DATABASE_URL=worker_database_url,
             OTEL_METRICS_EXPORTER="otlp",
             OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
             OTEL_METRIC_EXPORT_INTERVAL="200",

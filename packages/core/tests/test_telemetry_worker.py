@@ -52,12 +52,16 @@ def collector() -> Iterator[LoopbackServer]:
 
 @pytest.fixture(scope="module")
 def worker(
-    temporal_server: DevServer, collector: LoopbackServer, tmp_path_factory: pytest.TempPathFactory
+    temporal_server: DevServer,
+    collector: LoopbackServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_database_url: str,
 ) -> Iterator[WorkerProcess]:
     """The worker under test, exporting spans over OTLP and as JSON lines on stdout."""
     with sync_worker(
         temporal_server.address,
         tmp_path_factory.mktemp("worker"),
+        LANES_DATABASE_URL=worker_database_url,
         OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
         OTEL_TRACES_EXPORTER="otlp,console",
         OTEL_BSP_SCHEDULE_DELAY="100",

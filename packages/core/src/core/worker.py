@@ -232,6 +232,11 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
         _exit(1)
     except KeyboardInterrupt:
         _exit(130)
+    except Exception:
+        # A worker that crashed (not one that was told to stop): say why, exit non-zero so the
+        # process manager restarts it, and still end the process deliberately.
+        log.exception("worker stopped by an unexpected error")
+        _exit(1)
     _exit(0)
 
 

@@ -64,6 +64,7 @@ def sync_worker(temporal_address: str, out: Path, **env_vars: str) -> Iterator[W
         LANES_HEALTH_HOST="127.0.0.1",
         LANES_INCLUDE="lanes_telemetry_probe",
         LANES_LOG_FORMAT="json",
+        LANES_SYNC_SCHEDULES="false",
         PYTHONPATH=os.pathsep.join([str(SUPPORT), env.get("PYTHONPATH", "")]),
         PYTHONUNBUFFERED="1",
     )

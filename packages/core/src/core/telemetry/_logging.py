@@ -36,8 +36,16 @@ from core.telemetry._redact import redact_processor
 
 __all__ = ["NOISY_LOGGERS", "configure_logging"]
 
-NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "aiohttp.access", "hpack")
-"""Loggers held at WARNING: at INFO they print every request's full URL (query tokens included)."""
+NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "aiohttp.access",
+    "hpack",
+    "alembic.runtime.plugins",
+)
+"""Loggers held at WARNING: at INFO they print every request's full URL (query tokens included),
+or (Alembic's plugin set-up) a dozen lines of nothing at every worker start."""
 
 _HANDLER_NAME = "lanes"
 
