@@ -14,28 +14,11 @@ from typing import Any, TypeVar
 import click
 from temporalio.service import RPCError
 
-from core._jobs import DispatchError
-from core.client import TemporalUnavailable
-from core.db.errors import DatabaseError
-from core.devserver import DevServerError
-from core.domains import DomainError
-from core.settings import SettingsError
-from core.telemetry import TelemetryConfigError
+from core.errors import EXPECTED_ERRORS
 
-__all__ = ["EXPECTED_ERRORS", "LanesError", "run_async"]
+__all__ = ["LanesError", "run_async"]
 
 T = TypeVar("T")
-
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (
-    DispatchError,
-    TemporalUnavailable,
-    DomainError,
-    DevServerError,
-    SettingsError,
-    TelemetryConfigError,
-    DatabaseError,
-)
-"""Failures with a message written for people: shown as they are, without a traceback."""
 
 
 class LanesError(click.ClickException):

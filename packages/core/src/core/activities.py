@@ -33,6 +33,7 @@ from typing import Any, TypeVar, overload
 import pydantic
 from temporalio import activity as temporal_activity
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 from core.retry import STANDARD_RETRY, retry_policy
 from core.task_queues import TaskQueue
@@ -49,6 +50,7 @@ __all__ = [
     "registered",
     "resolve_queue",
     "serve",
+    "served_config",
     "served_on",
     "type_adapter",
 ]
@@ -380,6 +382,26 @@ def serve(task_queue: str, activity_names: frozenset[str]) -> None:
 def served_on(task_queue: str) -> frozenset[str] | None:
     """The activities a worker in this process runs on ``task_queue``, if one was started here."""
     return _SERVED.get(task_queue)
+
+
+def served_config(name: str, task_queue: str) -> ActivityConfig:
+    """The config of activity ``name`` if the worker on ``task_queue`` runs it.
+
+    Raises a non-retryable ``ApplicationError`` (type ``UnknownActivity``) naming the activities
+    that worker does run: raised from a workflow, it fails the run at once, where an activity task
+    nobody can pick up would wait until its timeout.
+    """
+    served = _SERVED.get(task_queue)
+    config = _REGISTRY.get(name)
+    if config is None or (served is not None and name not in served):
+        known = sorted(served) if served is not None else sorted(_REGISTRY)
+        raise ApplicationError(
+            f"unknown activity {name!r} on task queue {task_queue!r}; "
+            f"this worker runs: {', '.join(known)}",
+            type="UnknownActivity",
+            non_retryable=True,
+        )
+    return config
 
 
 def resolve_queue(config: ActivityConfig, current_queue: str) -> str:

@@ -23,12 +23,12 @@ from core import domains
 from core._cli_support import LanesError, run_async
 from core.cli_db import db as db_command
 from core.cli_schedules import schedules_group
-from core.client import TemporalUnavailable, get_client
-from core.db.errors import DatabaseError
-from core.devserver import DevServer, DevServerError
+from core.client import get_client
+from core.devserver import DevServer
 from core.dispatch import dispatch
 from core.domains import DomainError
-from core.settings import SettingsError, settings
+from core.errors import STARTUP_ERRORS
+from core.settings import settings
 
 __all__ = ["main"]
 
@@ -215,15 +215,7 @@ def dev_command(port: int, ui_port: int) -> None:
     try:
         telemetry.configure("lanes-dev")
         code = asyncio.run(_dev(port, ui_port))
-    except (
-        DevServerError,
-        DomainError,
-        TemporalUnavailable,
-        SettingsError,
-        DatabaseError,
-        OSError,
-        telemetry.TelemetryConfigError,
-    ) as err:
+    except STARTUP_ERRORS as err:
         click.echo(f"lanes: error: {err}", err=True)
         code = 1
     _exit(code)

@@ -42,13 +42,13 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core import activities, domains, telemetry
-from core.client import TemporalUnavailable, connect
-from core.db.errors import DatabaseError
-from core.domains import Domain, DomainError
+from core.client import connect
+from core.domains import Domain
+from core.errors import STARTUP_ERRORS
 from core.health import HealthServer, HealthState
 from core.ping import ping
 from core.schedules import sync_domain_schedules
-from core.settings import LanesSettings, SettingsError, settings
+from core.settings import LanesSettings, settings
 from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
 __all__ = ["activity_name", "build_worker", "run", "run_domain_worker", "serve"]
@@ -220,14 +220,7 @@ def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) 
         loaded = domains.load_all(names or None, include)
         _require_current_schema()
         asyncio.run(serve(loaded))
-    except (
-        DomainError,
-        TemporalUnavailable,
-        SettingsError,
-        DatabaseError,
-        OSError,
-        telemetry.TelemetryConfigError,
-    ) as err:
+    except STARTUP_ERRORS as err:
         log.error("%s", err)
         _exit(1)
     except KeyboardInterrupt:

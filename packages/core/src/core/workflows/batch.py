@@ -105,16 +105,7 @@ class BatchWorkflow:
     @workflow.run
     async def run(self, batch: BatchInput) -> BatchResult:
         task_queue = workflow.info().task_queue
-        served = activities.served_on(task_queue)
-        config = activities.config_of(batch.activity)
-        if config is None or (served is not None and batch.activity not in served):
-            known = sorted(served) if served is not None else activities.names()
-            raise ApplicationError(
-                f"unknown activity {batch.activity!r} on task queue {task_queue!r}; "
-                f"this worker runs: {', '.join(known)}",
-                type="UnknownActivity",
-                non_retryable=True,
-            )
+        config = activities.served_config(batch.activity, task_queue)
         self._progress = BatchProgress(total=len(batch.jobs))
         results: list[JobResult | None] = [None] * len(batch.jobs)
         slots = asyncio.Semaphore(batch.concurrency)

@@ -50,16 +50,7 @@ class SingleActivityWorkflow:
     @workflow.run
     async def run(self, job: SingleActivityInput) -> Any:
         task_queue = workflow.info().task_queue
-        served = activities.served_on(task_queue)
-        config = activities.config_of(job.activity)
-        if config is None or (served is not None and job.activity not in served):
-            known = sorted(served) if served is not None else activities.names()
-            raise ApplicationError(
-                f"unknown activity {job.activity!r} on task queue {task_queue!r}; "
-                f"this worker runs: {', '.join(known)}",
-                type="UnknownActivity",
-                non_retryable=True,
-            )
+        config = activities.served_config(job.activity, task_queue)
         try:
             config.validate_input(job.input)
         except ValueError as err:
