@@ -116,6 +116,9 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     options, json_path = parse(sys.argv[1:])
     signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C must stop the run even when started from a shell that ignores SIGINT for background
+    # jobs (then Python would inherit "ignore"); asyncio.run turns this handler into cancellation.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     began = time.monotonic()
     print(f"lanes bench, {options.mode} mode, {options.rounds} rounds; logs in {log_dir()}")
     code = 0

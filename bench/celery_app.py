@@ -30,7 +30,7 @@ app.conf.update(
 )
 
 
-@app.task(name="bench.noop")
+@app.task(name="bench.noop")  # type: ignore[untyped-decorator]  # Celery is untyped
 def noop() -> dict[str, Any]:
     """The same no-op job as ``lanes.ping``: answer with the worker's PID."""
     return {"pid": os.getpid()}
