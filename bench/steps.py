@@ -46,6 +46,13 @@ def _side(
 
 
 async def run(stack: Stack, options: BenchOptions) -> list[Row]:
+    # Warm-up: the first run of each workflow type pays for its sandbox import.
+    await stack.lanes_client.execute_workflow(
+        "BenchStepsWorkflow", 2, id=f"bench-warm-{uuid.uuid4()}", task_queue=LANES_QUEUE
+    )
+    await stack.raw_client.execute_workflow(
+        "RawStepsWorkflow", 2, id=f"bench-warm-{uuid.uuid4()}", task_queue=stack.raw_queue
+    )
     rows: list[Row] = []
     for steps in options.steps:
         rounds = options.steps_rounds_long if steps >= 1000 else options.rounds
