@@ -29,6 +29,7 @@ __all__ = [
     "RESULT_CONCURRENCY",
     "Burst",
     "celery_burst",
+    "celery_lone",
     "history_size",
     "lanes_burst",
     "measured",
@@ -62,8 +63,28 @@ async def _burst(
     return [latency for latency, _ in done], wall, [job for _, job in done]
 
 
+async def _lone(
+    n: int, start: Callable[[], Awaitable[Any]], wait: Callable[[Any], Awaitable[Any]]
+) -> tuple[list[float], float, list[Any]]:
+    """One job at a time: each latency is a lone job's round trip, with no queue to wait in."""
+    latencies, jobs = [], []
+    began = time.monotonic()
+    for _ in range(n):
+        sent = time.monotonic()
+        job = await start()
+        await wait(job)
+        latencies.append(time.monotonic() - sent)
+        jobs.append(job)
+    return latencies, time.monotonic() - began, jobs
+
+
 async def lanes_burst(
-    client: Client, n: int, task_queue: str, options: dict[str, Any] | None = None
+    client: Client,
+    n: int,
+    task_queue: str,
+    options: dict[str, Any] | None = None,
+    *,
+    lone: bool = False,
 ) -> Burst:
     """N ``lanes.ping`` jobs through :func:`core.dispatch.dispatch`."""
 
@@ -73,11 +94,11 @@ async def lanes_burst(
     async def wait(job: Any) -> Any:
         return await job.result()
 
-    latencies, wall, jobs = await _burst(n, start, wait)
+    latencies, wall, jobs = await (_lone if lone else _burst)(n, start, wait)
     return latencies, wall, [job.handle for job in jobs]
 
 
-async def raw_burst(client: Client, n: int, task_queue: str) -> Burst:
+async def raw_burst(client: Client, n: int, task_queue: str, *, lone: bool = False) -> Burst:
     """N ``RawPingWorkflow`` runs through the SDK's ``start_workflow``."""
 
     async def start() -> WorkflowHandle[Any, Any]:
@@ -88,7 +109,20 @@ async def raw_burst(client: Client, n: int, task_queue: str) -> Burst:
     async def wait(handle: WorkflowHandle[Any, Any]) -> Any:
         return await handle.result()
 
-    return await _burst(n, start, wait)
+    return await (_lone if lone else _burst)(n, start, wait)
+
+
+def celery_lone(n: int) -> list[float]:
+    """N Celery tasks one at a time, each timed at the client from send to result."""
+    from bench._workers import CELERY_QUEUE
+    from bench.celery_app import noop
+
+    latencies = []
+    for _ in range(n):
+        sent = time.monotonic()
+        noop.apply_async(queue=CELERY_QUEUE).get(timeout=60)
+        latencies.append(time.monotonic() - sent)
+    return latencies
 
 
 def celery_burst(n: int) -> tuple[list[float], float]:

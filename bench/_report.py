@@ -98,14 +98,14 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
 
 
-HEADER = f"{'figure':<22} {'metric':<28} {'unit':<10} {'Lanes':>9} {'other':>9} {'ratio':>6}  vs"
+HEADER = f"{'figure':<22} {'metric':<38} {'unit':<10} {'Lanes':>9} {'other':>9} {'ratio':>6}  vs"
 
 
 def print_row(row: Row) -> None:
     """Print one table row (and its note) as soon as it is known."""
     ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
     print(
-        f"{row.figure:<22} {row.metric:<28} {row.unit:<10} {_fmt(row.lanes):>9} "
+        f"{row.figure:<22} {row.metric:<38} {row.unit:<10} {_fmt(row.lanes):>9} "
         f"{_fmt(row.other):>9} {ratio:>6}  {row.other_label}"
         + (f"  [{row.note}]" if row.note else ""),
         flush=True,

@@ -19,12 +19,14 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from bench._jobs import celery_burst, history_size, lanes_burst, measured, raw_burst
-from bench._report import Row, alternate, compare
+from bench._jobs import celery_burst, celery_lone, history_size, lanes_burst, measured, raw_burst
+from bench._report import Row, alternate, compare, percentile
 from bench._stack import LANES_QUEUE, Stack
 from bench.options import BenchOptions
 
 HISTORIES_SAMPLED = 3
+LONE_JOBS = 20
+"""Jobs run one at a time after each burst: the latency of a job with no queue in front of it."""
 
 
 async def warm_up(stack: Stack) -> None:
@@ -53,15 +55,17 @@ async def _one_size(stack: Stack, options: BenchOptions, n: int) -> list[Row]:
     temporal_pids = {"server": stack.server_pid}
 
     def temporal_side(
-        name: str, burst: Callable[[], Awaitable[tuple[list[float], float, list[Any]]]], pid: int
+        name: str, burst: Callable[..., Awaitable[tuple[list[float], float, list[Any]]]], pid: int
     ) -> Callable[[], Awaitable[dict[str, float]]]:
         async def one_round() -> dict[str, float]:
             async def timed() -> tuple[list[float], float]:
-                latencies, wall, handles = await burst()
+                latencies, wall, handles = await burst(n)
                 last[name] = handles[:HISTORIES_SAMPLED]
                 return latencies, wall
 
-            return await measured(n, timed, {"worker": pid, **temporal_pids})
+            metrics = await measured(n, timed, {"worker": pid, **temporal_pids})
+            lone, _, _ = await burst(LONE_JOBS, lone=True)
+            return metrics | {"lone_p50_ms": percentile(lone, 0.5) * 1000}
 
         return one_round
 
@@ -72,18 +76,25 @@ async def _one_size(stack: Stack, options: BenchOptions, n: int) -> list[Row]:
         pids = {"worker": stack.celery.pid}
         if stack.redis_pid is not None:
             pids["server"] = stack.redis_pid
-        return await measured(n, timed, pids)
+        metrics = await measured(n, timed, pids)
+        return metrics | {"lone_p50_ms": percentile(celery_lone(LONE_JOBS), 0.5) * 1000}
 
     samples = await alternate(
         options.rounds,
         {
             "lanes": temporal_side(
                 "lanes",
-                lambda: lanes_burst(stack.lanes_client, n, LANES_QUEUE),
+                lambda size, lone=False: lanes_burst(
+                    stack.lanes_client, size, LANES_QUEUE, lone=lone
+                ),
                 stack.lanes.pid,
             ),
             "raw": temporal_side(
-                "raw", lambda: raw_burst(stack.raw_client, n, stack.raw_queue), stack.raw.pid
+                "raw",
+                lambda size, lone=False: raw_burst(
+                    stack.raw_client, size, stack.raw_queue, lone=lone
+                ),
+                stack.raw.pid,
             ),
             "celery": celery_round,
         },
@@ -100,6 +111,7 @@ async def _one_size(stack: Stack, options: BenchOptions, n: int) -> list[Row]:
             ("jobs_per_s", "jobs/s"),
             ("p50_ms", "ms"),
             ("p99_ms", "ms"),
+            ("lone_p50_ms", "ms"),
             ("worker_cpu_ms_per_job", "ms CPU"),
             ("server_cpu_ms_per_job", "ms CPU"),
             ("client_cpu_ms_per_job", "ms CPU"),
@@ -109,28 +121,14 @@ async def _one_size(stack: Stack, options: BenchOptions, n: int) -> list[Row]:
     ]
     peer = f"3 vs Celery N={n}"
     label = f"Celery {options.celery_pool} x{options.celery_concurrency} NON-DURABLE"
-    rows += [
-        compare(peer, samples, "jobs_per_s", "jobs/s", other="celery", other_label=label),
-        compare(
-            peer,
-            samples,
-            "p50_ms",
-            "ms",
-            other="celery",
-            other_label=label,
-            note="Celery: until stored in Redis",
-        ),
-        compare(
-            peer, samples, "worker_cpu_ms_per_job", "ms CPU", other="celery", other_label=label
-        ),
-        compare(
-            peer,
-            samples,
-            "server_cpu_ms_per_job",
-            "ms CPU",
-            other="celery",
-            other_label=label,
-            note="Temporal server vs Redis",
-        ),
-    ]
+    for metric, unit, note in (
+        ("jobs_per_s", "jobs/s", ""),
+        ("p50_ms", "ms", "in the burst; Celery: until stored in Redis"),
+        ("lone_p50_ms", "ms", "one job at a time, at the client"),
+        ("worker_cpu_ms_per_job", "ms CPU", ""),
+        ("server_cpu_ms_per_job", "ms CPU", "Temporal server vs Redis"),
+    ):
+        rows.append(
+            compare(peer, samples, metric, unit, other="celery", other_label=label, note=note)
+        )
     return rows
