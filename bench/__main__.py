@@ -120,6 +120,8 @@ def main() -> None:
     # jobs (then Python would inherit "ignore"); asyncio.run turns this handler into cancellation.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     began = time.monotonic()
+    # Other programs on the machine move the figures: the load before and after goes in the JSON.
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     print(f"lanes bench, {options.mode} mode, {options.rounds} rounds; logs in {log_dir()}")
     code = 0
     rows: list[Row] = []
@@ -137,7 +139,10 @@ def main() -> None:
             print_row(row)
         print(f"\n{markdown_table(rows)}\n")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        settings = options.as_dict() | {"elapsed_s": round(elapsed, 1)}
+        settings = options.as_dict() | {
+            "elapsed_s": round(elapsed, 1),
+            "load_average_at_start": load_at_start,
+        }
         for path in filter(None, [RESULTS / f"{stamp}.json", json_path]):
             write_json(rows, path, settings)
             print(f"results written to {path}")
