@@ -2,7 +2,7 @@
 
     uv run python -m bench --quick          # the default; under ten minutes on 2 cores
     uv run python -m bench --full           # bigger N, more rounds
-    uv run python -m bench --n 50           # tiny: proves the harness end to end
+    uv run python -m bench --quick --n 50   # tiny: proves the harness end to end
     uv run python -m bench --only e2e,steps --json /tmp/bench.json
 
 Servers and workers are the benchmark's own, on loopback, stopped by PID when it ends, also on
@@ -37,7 +37,9 @@ def parse(argv: list[str]) -> tuple[BenchOptions, Path | None]:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="quick mode (default)")
     size.add_argument("--full", action="store_true", help="N=500 and 2,000, 5 rounds")
-    size.add_argument("--n", type=int, help="tiny mode: every figure with N jobs")
+    parser.add_argument(
+        "--n", type=int, help="tiny mode: every figure with N jobs (overrides --quick/--full)"
+    )
     parser.add_argument("--rounds", type=int, help="alternating rounds per comparison")
     parser.add_argument("--only", help=f"comma-separated figures: {','.join(FIGURES)}")
     parser.add_argument("--celery-pool", choices=["prefork", "threads", "solo"])
@@ -46,13 +48,10 @@ def parse(argv: list[str]) -> tuple[BenchOptions, Path | None]:
     args = parser.parse_args(argv)
     if args.n is not None and args.n < 5:
         parser.error("--n must be at least 5")
-    options = (
-        BenchOptions.full()
-        if args.full
-        else BenchOptions.tiny(args.n)
-        if args.n
-        else BenchOptions.quick()
-    )
+    if args.n is not None:
+        options = BenchOptions.tiny(args.n)
+    else:
+        options = BenchOptions.full() if args.full else BenchOptions.quick()
     if args.rounds is not None:
         if args.rounds < 1:
             parser.error("--rounds must be at least 1")
@@ -130,6 +129,10 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted: stopping the benchmark's processes", file=sys.stderr)
         code = 130
+    except (RuntimeError, OSError, TimeoutError) as err:
+        # A server or worker that would not start, Redis missing: one clear line, exit 1.
+        print(f"bench: error: {err}", file=sys.stderr)
+        code = 1
     finally:
         stop_all()
     elapsed = time.monotonic() - began

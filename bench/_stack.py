@@ -45,7 +45,13 @@ class Stack:
 
 def flush_bench_redis() -> None:
     """Empty the benchmark's own Redis DB (and only that one)."""
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5).flushdb()
+    except redis.exceptions.ConnectionError as err:
+        raise RuntimeError(
+            f"Redis at {REDIS_URL} is not reachable ({err}); the Celery peer needs it: start the "
+            "local Redis, set LANES_BENCH_REDIS_URL, or run only `--only dispatch,startup,tracing`"
+        ) from None
 
 
 def redis_server_pid() -> int | None:
