@@ -10,8 +10,10 @@ its worker runs) is the baseline. Domains and the baseline alternate within each
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from core.devserver import free_port
 
@@ -24,39 +26,33 @@ FIGURE = "4 worker start-up"
 DOMAIN_SCRIPTS = ("sync-worker", "analysis-worker", "email-worker", "operations-worker")
 
 
+async def _start_idle_stop(child: Child, probe: str | Path, idle: float) -> dict[str, float]:
+    try:
+        ready = await wait_ready(child, probe)
+        await asyncio.sleep(idle)
+        rss = rss_bytes(child.pid)
+    finally:
+        stop = child.stop()
+    return {"ready_s": ready, "idle_rss_mib": rss / 2**20, "stop_s": stop}
+
+
 def _domain(script: str, address: str, idle: float) -> Callable[[], Awaitable[dict[str, float]]]:
     async def one_round() -> dict[str, float]:
         port = free_port()
         env = subprocess_env(address, LANES_HEALTH_PORT=str(port), LANES_HEALTH_HOST="127.0.0.1")
-        child = Child(script, [python_script(script)], env)
-        try:
-            ready = await wait_ready(child, str(port))
-            await asyncio.sleep(idle)
-            rss = rss_bytes(child.pid)
-        finally:
-            stop = child.stop()
-        return {"ready_s": ready, "idle_rss_mib": rss / 2**20, "stop_s": stop}
+        return await _start_idle_stop(Child(script, [python_script(script)], env), str(port), idle)
 
     return one_round
 
 
 def _raw(address: str, idle: float) -> Callable[[], Awaitable[dict[str, float]]]:
     async def one_round() -> dict[str, float]:
-        import sys
-
         queue = f"bench-startup-{uuid.uuid4().hex[:8]}"
         ready_file = log_dir() / f"{queue}.ready"
         argv = [sys.executable, "-m", "bench.raw_worker", "--task-queue", queue]
-        child = Child(
-            "raw-startup", [*argv, "--ready-file", str(ready_file)], subprocess_env(address)
-        )
-        try:
-            ready = await wait_ready(child, ready_file)
-            await asyncio.sleep(idle)
-            rss = rss_bytes(child.pid)
-        finally:
-            stop = child.stop()
-        return {"ready_s": ready, "idle_rss_mib": rss / 2**20, "stop_s": stop}
+        argv += ["--ready-file", str(ready_file)]
+        child = Child("raw-startup", argv, subprocess_env(address))
+        return await _start_idle_stop(child, ready_file, idle)
 
     return one_round
 
