@@ -36,6 +36,7 @@ __all__ = [
     "log_dir",
     "python_script",
     "rss_bytes",
+    "stop_all",
     "subprocess_env",
 ]
 
