@@ -1,0 +1,88 @@
+"""Figure 7: bulk ``dispatch_many`` against Celery, and the local-activity fast path against the
+standard path, all four sides alternating in the same rounds.
+
+- bulk: ``dispatch_many("lanes.ping", [None] * N)`` (batches of 500 jobs, run as local activities
+  in ``BatchWorkflow``), then every job's result;
+- fast path: N separate ``dispatch`` calls with ``options={"local": True}``;
+- standard: the same N ``dispatch`` calls on the normal path (one activity task per job);
+- Celery: the same N no-op tasks, NON-DURABLE (a killed worker loses its task).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from core.dispatch import dispatch_many
+
+from bench._jobs import celery_burst, lanes_burst
+from bench._report import Row, alternate, compare
+from bench._stack import LANES_QUEUE, Stack
+from bench.options import BenchOptions
+
+FIGURE = "7 bulk & fast path"
+BATCH_SIZE = 500
+
+
+async def _bulk_round(stack: Stack, n: int) -> dict[str, float]:
+    began = time.monotonic()
+    bulk = await dispatch_many(
+        "lanes.ping",
+        [None] * n,
+        task_queue=LANES_QUEUE,
+        batch_size=BATCH_SIZE,
+        concurrency=100,
+        client=stack.lanes_client,
+    )
+    results = await bulk.results()
+    wall = time.monotonic() - began
+    if len(results) != n or not all(r.ok for r in results):
+        raise RuntimeError(f"bulk dispatch lost or failed jobs: {len(results)} results for {n}")
+    return {"jobs_per_s": n / wall}
+
+
+async def _path_round(stack: Stack, n: int, local: bool) -> dict[str, float]:
+    _, wall, _ = await lanes_burst(stack.lanes_client, n, LANES_QUEUE, {"local": local})
+    return {"jobs_per_s": n / wall}
+
+
+async def _celery_round(n: int) -> dict[str, float]:
+    _, wall = celery_burst(n)
+    return {"jobs_per_s": n / wall}
+
+
+async def run(stack: Stack, options: BenchOptions) -> list[Row]:
+    n = options.e2e_n[0]
+    bulk_n = n if options.mode.startswith("tiny") else max(n, 4 * BATCH_SIZE)
+    label = f"Celery {options.celery_pool} x{options.celery_concurrency} NON-DURABLE"
+    sides: dict[str, Any] = {
+        "bulk": lambda: _bulk_round(stack, bulk_n),
+        "celery": lambda: _celery_round(bulk_n),
+        "fast": lambda: _path_round(stack, n, local=True),
+        "standard": lambda: _path_round(stack, n, local=False),
+    }
+    print(f"  bulk vs Celery: {bulk_n} jobs; fast vs standard path: {n} jobs", flush=True)
+    samples = await alternate(options.rounds, sides)
+    bulk = compare(
+        FIGURE,
+        samples,
+        "jobs_per_s",
+        "jobs/s",
+        lanes="bulk",
+        other="celery",
+        other_label=label,
+        note=f"N={bulk_n}, batches of {BATCH_SIZE}, durable",
+    )
+    bulk.metric = "dispatch_many jobs_per_s"
+    fast = compare(
+        FIGURE,
+        samples,
+        "jobs_per_s",
+        "jobs/s",
+        lanes="fast",
+        other="standard",
+        other_label="Lanes standard path",
+        note=f"N={n}, one workflow per job",
+    )
+    fast.metric = "local fast path jobs_per_s"
+    return [bulk, fast]
