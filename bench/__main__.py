@@ -71,8 +71,22 @@ def parse(argv: list[str]) -> tuple[BenchOptions, Path | None]:
     return options, args.json
 
 
+async def _migrated_database() -> None:
+    """Give every worker the bench starts a migrated SQLite file of its own (workers refuse to
+    start on a schema that is behind), and keep them from syncing schedules onto the server."""
+    from core.db import migrations
+    from core.db.engine import dispose_engines
+
+    url = f"sqlite+aiosqlite:///{log_dir() / 'lanes.db'}"
+    await migrations.upgrade(url=url)
+    await dispose_engines()
+    os.environ["LANES_DATABASE_URL"] = url
+    os.environ["LANES_SYNC_SCHEDULES"] = "false"
+
+
 async def run(options: BenchOptions) -> list[Row]:
     rows: list[Row] = []
+    await _migrated_database()
 
     def done(new: list[Row]) -> None:
         for row in new:
