@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from core.client import reset_client
-
 from bench import bulk, dispatch_rate, end_to_end, startup, steps, tracing_cost
 from bench._processes import REPO_ROOT, dev_server, log_dir, stop_all
 from bench._report import HEADER, Row, markdown_table, print_row, write_json
 from bench._stack import running_stack
 from bench.options import FIGURES, BenchOptions
+from core.client import reset_client
 
 RESULTS = REPO_ROOT / "bench" / "results"
 

@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from core.dispatch import dispatch
 from temporalio.client import Client, WorkflowHandle
 
 from bench._processes import cpu_seconds
 from bench._report import percentile
+from core.dispatch import dispatch
 
 __all__ = [
     "DISPATCH_CONCURRENCY",

@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psutil
+
 from core.devserver import DevServer
 
 __all__ = [

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import psutil
 import redis
-from core.client import connect
 from temporalio.client import Client
 
 from bench._processes import Child, dev_server
 from bench._workers import celery_worker, lanes_worker, raw_worker
 from bench.celery_app import REDIS_URL
 from bench.options import BenchOptions
+from core.client import connect
 
 __all__ = ["LANES_QUEUE", "Stack", "running_stack"]
 

@@ -16,9 +16,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from core.devserver import free_port
-
 from bench._processes import Child, log_dir, python_script, subprocess_env
+from core.devserver import free_port
 
 __all__ = [
     "CELERY_QUEUE",

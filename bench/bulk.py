@@ -13,12 +13,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from core.dispatch import dispatch_many
-
 from bench._jobs import celery_burst, lanes_burst
 from bench._report import Row, alternate, compare
 from bench._stack import LANES_QUEUE, Stack
 from bench.options import BenchOptions
+from core.dispatch import dispatch_many
 
 FIGURE = "7 bulk & fast path"
 BATCH_SIZE = 500

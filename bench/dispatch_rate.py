@@ -14,14 +14,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core.client import connect
-from core.dispatch import dispatch
 from temporalio.client import Client
 
 from bench._jobs import DISPATCH_CONCURRENCY
 from bench._processes import cpu_seconds
 from bench._report import Row, Samples, alternate, compare
 from bench.options import BenchOptions
+from core.client import connect
+from core.dispatch import dispatch
 
 FIGURE = "1 dispatch rate"
 

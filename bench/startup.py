@@ -15,12 +15,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from core.devserver import free_port
-
 from bench._processes import Child, log_dir, python_script, rss_bytes, subprocess_env
 from bench._report import Row, alternate, compare
 from bench._workers import wait_ready
 from bench.options import BenchOptions
+from core.devserver import free_port
 
 FIGURE = "4 worker start-up"
 DOMAIN_SCRIPTS = ("sync-worker", "analysis-worker", "email-worker", "operations-worker")

@@ -1,9 +1,8 @@
 """Figure 5: what tracing costs per job — off against on (exporting to memory).
 
-Runs only when this build wires OpenTelemetry tracing into :mod:`core.client` (a
-``TracingInterceptor`` among the client's interceptors); otherwise it prints one "skipped" row
-instead of measuring something else under this name. ``bench/tracing.py`` (from the telemetry
-work) is the detailed standalone version with a third, "installed but no exporter" variant.
+"off" is what a worker without tracing configured runs (``core.client`` adds no
+``TracingInterceptor`` then); "on" exports every span to memory. ``bench/tracing.py`` is the
+detailed standalone version.
 
 Both sides run in this process: a client and an in-process worker on their own queue, identical
 but for the interceptor, so the difference is the tracing work on the client, workflow and
@@ -17,36 +16,19 @@ import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
-from core.client import connect
-from core.domains import Domain
-from core.worker import build_worker
 from temporalio.client import Client
 
 from bench._jobs import lanes_burst
 from bench._report import Row, alternate, compare
 from bench.options import BenchOptions
+from core.client import connect
+from core.domains import Domain
+from core.worker import build_worker
 
 FIGURE = "5 tracing"
 
 
-def has_tracing(client: Client) -> bool:
-    """Whether ``core.client`` installs a ``TracingInterceptor`` on its clients."""
-    return any(type(i).__name__ == "TracingInterceptor" for i in client.config()["interceptors"])
-
-
 async def run(address: str, options: BenchOptions) -> list[Row]:
-    default = await connect(target_host=address)
-    if not has_tracing(default):
-        return [
-            Row(
-                FIGURE,
-                "cost per job",
-                "-",
-                None,
-                note="skipped: tracing not available in this build "
-                "(no TracingInterceptor in core.client's interceptors)",
-            )
-        ]
     # Imported only here: OpenTelemetry is installed only where core.telemetry needs it.
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor

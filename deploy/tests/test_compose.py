@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from core.settings import LanesSettings
 from core.task_queues import TaskQueue
 

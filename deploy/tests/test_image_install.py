@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from core.devserver import DevServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]

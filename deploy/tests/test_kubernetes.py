@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from core.settings import LanesSettings
 from core.task_queues import TaskQueue
 

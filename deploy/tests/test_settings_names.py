@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from core.settings import LanesSettings
 from temporalio.envconfig import ClientConfig
+
+from core.settings import LanesSettings
 
 DEPLOY = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,9 @@ import time
 from datetime import timedelta
 
 import pydantic
-from core import activities
 from temporalio import activity
+
+from core import activities
 
 
 class Effect(pydantic.BaseModel):

@@ -4,8 +4,9 @@ import asyncio
 from pathlib import Path
 
 import pydantic
-from core import activities
 from temporalio import activity
+
+from core import activities
 
 
 class SlowStep(pydantic.BaseModel):

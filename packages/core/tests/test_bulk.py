@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pydantic
 import pytest
-from core import activities
-from core.dispatch import DispatchError, dispatch_many
-from core.testing import running_worker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+
+from core import activities
+from core.dispatch import DispatchError, dispatch_many
+from core.testing import running_worker
 
 
 class Square(pydantic.BaseModel):

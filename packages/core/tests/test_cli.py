@@ -10,9 +10,10 @@ import time
 import uuid
 from pathlib import Path
 
+from temporalio.client import Client
+
 from core.devserver import free_port, port_in_use
 from core.testing import running_worker
-from temporalio.client import Client
 
 LANES = str(Path(sys.executable).with_name("lanes"))
 

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from core.db import get_engine
 from sqlalchemy.engine import make_url
+
+from core.db import get_engine
 
 LANES = str(Path(sys.executable).parent / "lanes")
 PASSWORD = "pw-S3CRET-never-shown"

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+
 from core.db import dispose_engines, get_engine
 from core.devserver import free_port
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pydantic
 import pytest
+
 from core.db import ledger
 
 

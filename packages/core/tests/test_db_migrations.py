@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from core.db import Base, get_engine, migrations
 from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, get_engine, migrations
 
 DEMO_BASE = '''"""demo: items"""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from core.db import DatabaseUnavailable, get_engine, session
 from sqlalchemy.exc import IntegrityError
+
+from core.db import DatabaseUnavailable, get_engine, session
 
 metadata = sa.MetaData()
 notes = sa.Table(

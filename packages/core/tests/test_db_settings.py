@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from core.db import DatabaseConfigError, database_url, dispose_engines, get_engine, redact
 from core.settings import LanesSettings
 

@@ -15,16 +15,17 @@ from typing import Any
 import pydantic
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+
 from core import activities, db
 from core.db import session, upsert
 from core.db.testing import TcpProxy
 from core.dispatch import dispatch
 from core.settings import settings
 from core.testing import running_worker
-from sqlalchemy.engine import make_url
-from temporalio import activity
-from temporalio.client import Client
-from temporalio.common import RetryPolicy
 
 PASSWORD = "pw-S3CRET-never-shown"
 

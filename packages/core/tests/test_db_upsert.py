@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 import sqlalchemy as sa
+
 from core.db import UpsertResult, get_engine, session, upsert
 
 metadata = sa.MetaData()

@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pydantic
 import pytest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+
 from core import activities
 from core.dispatch import DispatchError, dispatch, dispatch_and_wait
 from core.ping import PingResult
 from core.testing import running_worker
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.exceptions import ActivityError, ApplicationError
 
 
 class Order(pydantic.BaseModel):

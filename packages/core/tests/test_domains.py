@@ -1,6 +1,7 @@
 """Domains are found by entry point; a bad declaration is a clear startup error."""
 
 import pytest
+
 from core import domains
 from core.domains import DomainError
 

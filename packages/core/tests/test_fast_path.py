@@ -5,12 +5,13 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from core import activities
-from core.dispatch import dispatch
-from core.testing import running_worker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
+
+from core import activities
+from core.dispatch import dispatch
+from core.testing import running_worker
 
 CALLS: Counter[str] = Counter()
 

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import pydantic
 import pytest
+from temporalio.common import RetryPolicy
+
 from core import activities, retry
 from core.activities import DEFAULT_START_TO_CLOSE, ActivityOptions
-from temporalio.common import RetryPolicy
 
 
 class Greeting(pydantic.BaseModel):

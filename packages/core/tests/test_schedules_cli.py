@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from temporalio.client import Client
+
 from core.cli import cli
 from core.client import reset_client
 from core.schedules import Schedule, describe_or_none, sync_schedules
 from core.testing import running_worker
-from temporalio.client import Client
 
 LANES = str(Path(sys.executable).with_name("lanes"))
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pydantic
 import pytest
+from temporalio import workflow
+
 from core import activities
 from core.schedules import Schedule, ScheduleError, load_schedules, resolve_all
-from temporalio import workflow
 
 
 class ReportInput(pydantic.BaseModel):

@@ -13,14 +13,15 @@ from typing import Any
 
 import pydantic
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import RetryPolicy
+
 from core import activities
 from core.domains import Domain
 from core.schedules import Schedule, describe_or_none, owner_of, sync_schedules
 from core.testing import running_worker
 from core.worker import serve
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import RetryPolicy
 
 # An unusual policy, so the history can only show it if it came from this registration.
 PROBE_RETRY = RetryPolicy(

@@ -8,6 +8,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from temporalio.client import Client, ScheduleDescription, ScheduleIntervalSpec
+
 from core.devserver import DevServer, temporal_binary
 from core.schedules import (
     Schedule,
@@ -17,7 +19,6 @@ from core.schedules import (
     owner_of,
     sync_schedules,
 )
-from temporalio.client import Client, ScheduleDescription, ScheduleIntervalSpec
 
 
 @pytest.fixture

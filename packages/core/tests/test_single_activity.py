@@ -9,14 +9,15 @@ from datetime import timedelta
 
 import pydantic
 import pytest
-from core import activities
-from core.devserver import DevServer, temporal_binary
-from core.dispatch import dispatch
-from core.testing import running_worker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from core import activities
+from core.devserver import DevServer, temporal_binary
+from core.dispatch import dispatch
+from core.testing import running_worker
 
 ATTEMPTS: Counter[str] = Counter()
 

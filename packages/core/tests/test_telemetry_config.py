@@ -10,6 +10,8 @@ import sys
 import textwrap
 
 import pytest
+from temporalio.runtime import OpenTelemetryConfig, PrometheusConfig
+
 from core.telemetry import (
     MetricsConfigError,
     TracingConfigError,
@@ -18,7 +20,6 @@ from core.telemetry import (
     sdk_metrics_config,
     tracer_provider,
 )
-from temporalio.runtime import OpenTelemetryConfig, PrometheusConfig
 
 OTEL_VARS = [
     "OTEL_TRACES_EXPORTER",

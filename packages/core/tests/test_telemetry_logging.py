@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 import structlog
-from core import telemetry
-from core.telemetry import WorkerTelemetryInterceptor, configure_logging
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
+
+from core import telemetry
+from core.telemetry import WorkerTelemetryInterceptor, configure_logging
 
 SUPPORT = Path(__file__).parent / "telemetry_support"
 

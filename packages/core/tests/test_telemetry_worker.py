@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from core.client import connect
-from core.devserver import DevServer
-from core.dispatch import Dispatched, dispatch
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -23,6 +20,10 @@ from opentelemetry.trace import Tracer
 from prometheus_client import REGISTRY
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.opentelemetry import TracingInterceptor
+
+from core.client import connect
+from core.devserver import DevServer
+from core.dispatch import Dispatched, dispatch
 
 SUPPORT = Path(__file__).parent / "telemetry_support"
 sys.path.insert(0, str(SUPPORT))

@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 import aiohttp
+from slow_activity import slow_step
+from temporalio.client import Client
+
 from core.devserver import free_port
 from core.dispatch import dispatch
 from core.testing import running_worker
-from slow_activity import slow_step
-from temporalio.client import Client
 
 TESTS = Path(__file__).parent
 BIN = Path(sys.executable).parent

@@ -3,12 +3,13 @@
 import sys
 from pathlib import Path
 
+from temporalio.client import Client
+
 import mail
 from core import domains
 from core.dispatch import dispatch_and_wait
 from core.ping import PingResult
 from core.testing import running_worker
-from temporalio.client import Client
 
 
 def test_the_domain_is_installed_with_its_queue_and_script() -> None:

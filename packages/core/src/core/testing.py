@@ -13,7 +13,9 @@ Fixtures:
   sync off, a free health port).
 
 And :func:`running_worker`, which runs a domain's worker in-process on a given queue for the
-duration of an ``async with`` block.
+duration of an ``async with`` block, and :func:`replay`, which replays recorded histories
+against today's workflow code — the check to run before deploying a change to a workflow that
+has runs in flight.
 """
 
 from __future__ import annotations
@@ -27,16 +29,18 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core import domains
 from core.client import connect, reset_client
 from core.devserver import DevServer
 from core.domains import Domain
-from core.worker import activity_name, build_worker
+from core.worker import PASSTHROUGH_MODULES, activity_name, build_worker
 
-__all__ = ["running_worker"]
+__all__ = ["replay", "running_worker"]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -124,3 +128,22 @@ async def running_worker(
     )
     async with worker:
         yield worker
+
+
+async def replay(
+    histories: Sequence[WorkflowHistory], workflows: Sequence[type], *, sandboxed: bool = True
+) -> None:
+    """Replay ``histories`` against ``workflows``; raises if the code no longer matches them.
+
+    Record histories from a real run (``await handle.fetch_history()``, or
+    ``temporal workflow show --output json`` saved as a file and loaded with
+    ``WorkflowHistory.from_json``) and keep them beside the test.
+    """
+    runner: dict[str, Any] = {}
+    if sandboxed:
+        runner["workflow_runner"] = SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        )
+    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter, **runner)
+    for history in histories:
+        await replayer.replay_workflow(history, raise_on_replay_failure=True)

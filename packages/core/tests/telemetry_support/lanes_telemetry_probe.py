@@ -13,10 +13,11 @@ from datetime import timedelta
 import httpx
 import pydantic
 import structlog
-from core import activities
 from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from core import activities
 
 
 class FetchInput(pydantic.BaseModel):

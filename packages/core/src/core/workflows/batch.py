@@ -90,7 +90,8 @@ class BatchResult(pydantic.BaseModel):
     results: list[JobResult]
 
 
-@workflow.defn(name="BatchWorkflow")
+# Outside the sandbox, on purpose: see core.workflows' docstring.
+@workflow.defn(name="BatchWorkflow", sandboxed=False)
 class BatchWorkflow:
     """Runs a batch of jobs of one registered activity with bounded concurrency."""
 
@@ -134,7 +135,7 @@ class BatchWorkflow:
         args = [] if config.input_type is None else [job.input]
         queue = activities.resolve_queue(config, task_queue)
         try:
-            if _runs_local(config, options) and queue == task_queue:
+            if _runs_local(config, options):  # input and config only: replays the same
                 value = await workflow.execute_local_activity(
                     config.name, args=args, activity_id=job.key, **config.local_options(options)
                 )

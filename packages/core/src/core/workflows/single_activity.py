@@ -43,7 +43,8 @@ class SingleActivityInput(pydantic.BaseModel):
     """Per-call overrides of the registered config (queue, retry policy, timeouts)."""
 
 
-@workflow.defn(name="SingleActivityWorkflow")
+# Outside the sandbox, on purpose: see core.workflows' docstring.
+@workflow.defn(name="SingleActivityWorkflow", sandboxed=False)
 class SingleActivityWorkflow:
     """Runs one registered activity and returns its result."""
 
@@ -56,11 +57,13 @@ class SingleActivityWorkflow:
         except ValueError as err:
             raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from None
         args = [] if config.input_type is None else [job.input]
-        queue = activities.resolve_queue(config, task_queue)
-        if config.runs_local(job.options) and queue == task_queue:
-            # The fast path: no activity task round trip, about half the history events.
+        if config.runs_local(job.options):
+            # The fast path: no activity task round trip, about half the history events. Decided
+            # from the input and the registered config only, never from this worker's state, so
+            # a replay elsewhere makes the same choice.
             return await workflow.execute_local_activity(
                 config.name, args=args, **config.local_options(job.options)
             )
+        queue = activities.resolve_queue(config, task_queue)
         options = config.execution_options(job.options, task_queue=queue)
         return await workflow.execute_activity(config.name, args=args, **options)

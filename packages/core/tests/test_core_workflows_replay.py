@@ -1,0 +1,49 @@
+"""Core's wrapper workflows run outside the sandbox; their histories must replay exactly."""
+
+from datetime import timedelta
+
+import pydantic
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from core import activities
+from core.dispatch import dispatch, dispatch_many
+from core.testing import replay, running_worker
+from core.workflows import BatchWorkflow, SingleActivityWorkflow
+
+
+class Parity(pydantic.BaseModel):
+    n: int
+
+
+@activities.defn(queue="replay-test", start_to_close=timedelta(seconds=10))
+async def parity(input: Parity) -> str:
+    if input.n < 0:
+        raise ApplicationError("negative", type="Negative", non_retryable=True)
+    return "even" if input.n % 2 == 0 else "odd"
+
+
+async def test_histories_of_every_path_replay_deterministically(
+    temporal_client: Client, task_queue: str
+) -> None:
+    handles = []
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[parity]):
+        for options in ({"local": False}, {"local": True}):
+            job = await dispatch(parity, Parity(n=3), task_queue=task_queue, options=options)
+            assert await job.result() == "odd"
+            handles.append(job.handle)
+        failing = await dispatch(parity, Parity(n=-1), task_queue=task_queue)
+        try:
+            await failing.result()
+        except WorkflowFailureError:
+            handles.append(failing.handle)
+        bulk = await dispatch_many(
+            parity, [Parity(n=n) for n in range(-2, 30)], task_queue=task_queue, batch_size=16
+        )
+        results = await bulk.results()
+        handles.extend(b.handle for b in bulk.batches)
+    assert [r.ok for r in results[:2]] == [False, False]
+    assert len(handles) == 5
+
+    histories = [await h.fetch_history() for h in handles]
+    await replay(histories, [SingleActivityWorkflow, BatchWorkflow])
