@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import select
 import sys
 import uuid
 from collections.abc import Iterator
@@ -107,7 +108,7 @@ def test_a_terminal_gets_readable_lines_and_a_pipe_gets_json(restore_logging: No
             except PermissionError:
                 log.exception("call failed")
             tty.flush()
-            shown = os.read(primary, 65536).decode()
+            shown = _read_all(primary)
     finally:
         os.close(primary)
         os.close(secondary)
@@ -172,8 +173,26 @@ async def test_workflow_logger_lines_carry_the_workflow_and_are_not_repeated_on_
     sys.modules.pop("lanes_chatty_workflow", None)
 
 
-def test_client_options_put_the_tracing_interceptor_on_every_client() -> None:
+def test_the_tracing_interceptor_comes_with_a_tracer_provider() -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
+    if not telemetry.tracing_installed():
+        # No provider: spans would be no-ops, and the interceptor would still cost CPU per job.
+        assert "interceptors" not in telemetry.client_options()
+        trace.set_tracer_provider(TracerProvider())
+    assert telemetry.tracing_installed()
     options = telemetry.client_options()
     assert any(isinstance(i, TracingInterceptor) for i in options["interceptors"])
+
+
+def _read_all(fd: int) -> str:
+    """Everything written to a pty so far: one read may return only part of it."""
+    chunks = []
+    while select.select([fd], [], [], 0.5)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()

@@ -15,7 +15,7 @@ See ``docs/observability.md`` for the operator's view.
 
 from __future__ import annotations
 
-from core.telemetry._configure import client_options, configure, shutdown
+from core.telemetry._configure import client_options, configure, shutdown, tracing_installed
 from core.telemetry._errors import TelemetryConfigError
 from core.telemetry._interceptor import WorkerTelemetryInterceptor
 from core.telemetry._logging import NOISY_LOGGERS, configure_logging
@@ -58,4 +58,5 @@ __all__ = [
     "shutdown",
     "temporal_runtime",
     "tracer_provider",
+    "tracing_installed",
 ]
