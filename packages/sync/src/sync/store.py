@@ -18,6 +18,7 @@ __all__ = [
     "aware",
     "known_state",
     "register",
+    "run_counts",
     "save_repository_state",
     "start_run",
     "update_run",
@@ -72,6 +73,16 @@ async def start_run(
         key=["run_key"],
         update=["status", "attempts", "error", "finished_at"],
     )
+
+
+async def run_counts(s: AsyncSession, run_key: str) -> dict[str, int]:
+    """What earlier attempts of this run inserted, as committed with their rows."""
+    row = (await s.execute(select(SyncRun).where(SyncRun.run_key == run_key))).scalar_one()
+    return {
+        "commits": row.commits_inserted,
+        "pulls": row.pulls_inserted,
+        "pulls_updated": row.pulls_updated,
+    }
 
 
 async def update_run(s: AsyncSession, run_key: str, **values: Any) -> None:

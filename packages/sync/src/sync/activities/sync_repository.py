@@ -87,13 +87,15 @@ async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
         repository = await store.register(s, location)
         known = store.known_state(repository)
         await store.start_run(s, run_key, repository.id, full=input.full, attempt=info.attempt)
+        # Counts come from the run row, committed with the rows they count: the heartbeat may
+        # lag a batch behind, and that batch, written again, no longer counts as inserted.
+        counts = await store.run_counts(s, run_key) if resume else dict(_ZERO)
     log.info(
         "sync of %s (attempt %d) starts from %s",
         location.url,
         info.attempt,
         f"cursor {json.dumps(resume, sort_keys=True)}" if resume else "the beginning",
     )
-    counts = dict((resume or {}).get("counts") or {"commits": 0, "pulls": 0, "pulls_updated": 0})
     cursor: Cursor = resume or {}
     requests = 0
     try:
@@ -106,7 +108,7 @@ async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
                     counts["commits"] += added[0]
                     counts["pulls"] += added[1]
                     counts["pulls_updated"] += added[2]
-                    cursor = {**batch.cursor, "counts": dict(counts)}
+                    cursor = batch.cursor
                     await store.update_run(s, run_key, cursor=cursor, **_count_columns(counts))
                 heartbeat.cursor = cursor
                 heartbeat()
@@ -138,6 +140,9 @@ async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
         requests=requests,
         not_modified=not_modified,
     )
+
+
+_ZERO = {"commits": 0, "pulls": 0, "pulls_updated": 0}
 
 
 class _Heartbeat:
