@@ -1,4 +1,4 @@
-"""A `sync-worker` killed with SIGKILL mid-sync: the next worker resumes from the heartbeat cursor."""
+"""A `sync-worker` SIGKILLed mid-sync: another worker resumes from the heartbeat cursor."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ class SyncAllRepositoriesWorkflow:
             ListRepositoriesInput(after_id=input.after_id, limit=input.continue_as_new_after),
         )
         totals = input.totals.model_copy()
-        running: set[Any] = set()
+        running: list[Any] = []
         for repository in page.repositories:
             while len(running) >= input.max_concurrent:
                 done, running = await workflow.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -77,7 +77,7 @@ class SyncAllRepositoriesWorkflow:
                 workflow.logger.info("%s is being synced already; skipped", repository.url)
                 totals.skipped += 1
                 continue
-            running.add(handle)
+            running.append(handle)
         if running:
             done, _ = await workflow.wait(running)
             _count(done, totals)
@@ -93,7 +93,7 @@ class SyncAllRepositoriesWorkflow:
         return totals
 
 
-def _count(done: set[Any], totals: SyncAllResult) -> None:
+def _count(done: list[Any], totals: SyncAllResult) -> None:
     for child in done:
         if child.exception() is not None:
             totals.failed += 1
