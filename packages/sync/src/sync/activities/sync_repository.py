@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -101,8 +102,12 @@ async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
     try:
         settings = sync_settings()
         heartbeat = _Heartbeat()
-        async with GitHubApi(settings, heartbeat=heartbeat) as api:
-            async for batch in _batches(location, api, known, input.full, resume):
+        async with (
+            GitHubApi(settings, heartbeat=heartbeat) as api,
+            # Closed at once on an error: a git source stops its `git log` process.
+            aclosing(_batches(location, api, known, input.full, resume)) as batches,
+        ):
+            async for batch in batches:
                 async with db.session() as s:
                     added = await store.write_batch(s, repository.id, batch.commits, batch.pulls)
                     counts["commits"] += added[0]
@@ -164,7 +169,7 @@ def _batches(
     known: dict[str, Any],
     full: bool,
     resume: Cursor | None,
-) -> AsyncIterator[Batch]:
+) -> AsyncGenerator[Batch, None]:
     settings = sync_settings()
     if location.kind == "git":
         assert location.path is not None

@@ -19,7 +19,7 @@ count against the rate limit) — one per collection.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ async def api_batches(
     full: bool,
     resume: Cursor | None,
     page_size: int,
-) -> AsyncIterator[Batch]:
+) -> AsyncGenerator[Batch, None]:
     """Yield one batch per page: commits first, then pull requests.
 
     ``known`` is what the last completed sync stored: ``head``, ``commits_etag``, ``pulls_etag``,
@@ -81,7 +81,7 @@ async def _commits(
     full: bool,
     stop_sha: str | None,
     page_size: int,
-) -> AsyncIterator[Batch]:
+) -> AsyncGenerator[Batch, None]:
     url = cursor["next"]
     first = url is None
     while True:
@@ -126,7 +126,7 @@ async def _pulls(
     full: bool,
     stop_updated: str | None,
     page_size: int,
-) -> AsyncIterator[Batch]:
+) -> AsyncGenerator[Batch, None]:
     url = cursor["next"]
     first = url is None
     stop = _time(stop_updated) if stop_updated else None

@@ -16,7 +16,8 @@ yet. When that sha no longer exists (history rewritten) it falls back to a full 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ async def _exists(path: Path, sha: str) -> bool:
 
 async def git_batches(
     path: Path, *, known_head: str | None, full: bool, resume: Cursor | None, batch_size: int
-) -> AsyncIterator[Batch]:
+) -> AsyncGenerator[Batch, None]:
     """Yield the commits to write, ``batch_size`` at a time, each with its resume cursor."""
     if resume and resume.get("source") == "git":
         cursor = dict(resume)
@@ -76,18 +77,19 @@ async def git_batches(
         return
     rev_range = f"{start}..{head}" if start else head
     batch: list[dict[str, Any]] = []
-    async for commit in _log(path, rev_range):
-        batch.append(commit)
-        if len(batch) >= batch_size:
-            cursor = {**cursor, "after": batch[-1]["sha"]}
-            yield Batch(cursor=cursor, commits=batch)
-            batch = []
+    async with aclosing(_log(path, rev_range)) as commits:
+        async for commit in commits:
+            batch.append(commit)
+            if len(batch) >= batch_size:
+                cursor = {**cursor, "after": batch[-1]["sha"]}
+                yield Batch(cursor=cursor, commits=batch)
+                batch = []
     yield Batch(
         cursor={**cursor, "after": batch[-1]["sha"] if batch else cursor["after"]}, commits=batch
     )
 
 
-async def _log(path: Path, rev_range: str) -> AsyncIterator[dict[str, Any]]:
+async def _log(path: Path, rev_range: str) -> AsyncGenerator[dict[str, Any], None]:
     proc = await asyncio.create_subprocess_exec(
         *_GIT,
         "-C",
