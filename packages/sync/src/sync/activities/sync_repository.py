@@ -16,6 +16,8 @@ counts, cursor, and the error of a failed attempt — ``failed`` when no retry f
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator
@@ -105,7 +107,8 @@ async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
         async with (
             GitHubApi(settings, heartbeat=heartbeat) as api,
             # Closed at once on an error: a git source stops its `git log` process.
-            aclosing(_batches(location, api, known, input.full, resume)) as batches,
+            aclosing(_batches(location, api, known, input.full, resume)) as source,
+            aclosing(_read_ahead(source)) as batches,
         ):
             async for batch in batches:
                 async with db.session() as s:
@@ -161,6 +164,25 @@ class _Heartbeat:
             activity.heartbeat()
         else:
             activity.heartbeat(self.cursor)
+
+
+async def _read_ahead(source: AsyncGenerator[Batch, None]) -> AsyncGenerator[Batch, None]:
+    """Fetch the next batch while the current one is written: `git log` (or the next page's
+    request) runs while the database works, instead of each waiting for the other."""
+    pending = asyncio.ensure_future(anext(source))
+    try:
+        while True:
+            try:
+                batch = await pending
+            except StopAsyncIteration:
+                return
+            pending = asyncio.ensure_future(anext(source))
+            yield batch
+    finally:
+        if not pending.done():
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
 
 
 def _batches(
