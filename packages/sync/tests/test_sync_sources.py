@@ -11,9 +11,11 @@ from core.retry import retry_policy
 from pydantic import SecretStr
 from sync.errors import GITHUB_SYNC
 from sync.settings import SyncSettings
-from sync.sources.git import parse_numstat
+from sync.sources.batch import Batch
+from sync.sources.git import git_batches, parse_numstat
 from sync.sources.github import GitHubApi, rate_limit_delay
 from sync.sources.location import locate
+from sync_test_git import add_commits, make_repo
 from sync_test_github import FakeGitHub
 from temporalio.exceptions import ApplicationError
 
@@ -90,3 +92,34 @@ async def test_the_token_goes_only_to_the_configured_api_origin(fake_github: Fak
             await api.get(f"http://localhost:{port}/repos/acme/big/commits")
     assert refused.value.type == "AuthError"
     assert "right" not in refused.value.message
+
+
+async def _read(
+    repo: Path, *, known_head: str | None = None, resume: dict[str, object] | None = None
+) -> list[Batch]:
+    batches = git_batches(repo, known_head=known_head, full=False, resume=resume, batch_size=40)
+    return [b async for b in batches]
+
+
+async def test_git_batches_resume_after_the_last_written_commit(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", 100)
+    everything = await _read(repo)
+    all_shas = [c["sha"] for b in everything for c in b.commits]
+    assert len(all_shas) == len(set(all_shas)) == 100
+    assert [len(b.commits) for b in everything] == [40, 40, 20]
+
+    resumed = await _read(repo, resume=everything[0].cursor)
+    rest = [c["sha"] for b in resumed for c in b.commits]
+    assert rest == all_shas[40:]  # neither skipped nor read again
+
+
+async def test_git_incremental_reads_only_new_commits_or_everything_after_a_rewrite(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "r", 50)
+    [*_, last] = await _read(repo)
+    new = add_commits(repo, 3)
+    since = await _read(repo, known_head=last.cursor["head"])
+    assert [c["sha"] for b in since for c in b.commits] == new
+    rewritten = await _read(repo, known_head="0" * 40)  # the old head is gone
+    assert sum(len(b.commits) for b in rewritten) == 53
