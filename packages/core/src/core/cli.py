@@ -22,6 +22,7 @@ from temporalio.client import WorkflowFailureError
 from core import domains
 from core._cli_support import LanesError, run_async
 from core.cli_db import db as db_command
+from core.cli_plugins import add_plugin_commands
 from core.cli_schedules import schedules_group
 from core.client import get_client
 from core.devserver import DevServer
@@ -43,6 +44,7 @@ def cli() -> None:
 
 cli.add_command(db_command)
 cli.add_command(schedules_group)
+add_plugin_commands(cli)  # domains' own groups (`lanes repos`), by the `lanes.cli` entry point
 
 
 def main() -> None:
