@@ -24,13 +24,14 @@ import uuid
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+from sqlalchemy.engine import make_url
+
 from core.db import dispose_engines, migrations
 from core.devserver import DevServer
 from core.settings import settings
 from core.telemetry import configure_logging
 from core.testing import running_worker
 from core.worker import _exit
-from sqlalchemy.engine import make_url
 from sync.settings import sync_settings
 from sync.sources.git import git_batches
 from sync.workflows import SyncRepositoryWorkflow
@@ -38,7 +39,7 @@ from sync.workflows.sync_repository import SyncRepositoryRequest
 
 # The repository generator the tests use: one source of truth for what a "commit" here is.
 sys.path.insert(0, str(Path(__file__).parents[1] / "packages" / "sync" / "tests"))
-from sync_test_git import make_repo
+from sync_test_git import make_repo  # type: ignore[import-not-found]  # tests folder, on sys.path above
 
 POSTGRES = os.environ.get("LANES_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

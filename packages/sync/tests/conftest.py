@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from sync.settings import sync_settings
 from sync_test_github import FakeGitHub
+
+from sync.settings import sync_settings
 
 TOKEN = "ghp_test-token-that-must-never-be-logged"
 

@@ -6,14 +6,15 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+from temporalio.client import Client
+
 from core import db
 from core.activities import ActivityOptions, RetryPolicyInput
-from sqlalchemy import func, select
 from sync.activities.sync_repository import SyncRepositoryResult
 from sync.models import Commit, PullRequest, SyncRun
 from sync.workflows import SyncRepositoryWorkflow
 from sync.workflows.sync_repository import SyncRepositoryRequest
-from temporalio.client import Client
 
 FAST_RETRY = ActivityOptions(
     retry_policy=RetryPolicyInput(name="github_sync", initial_interval=timedelta(seconds=1))

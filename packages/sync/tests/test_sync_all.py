@@ -7,6 +7,11 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from sync_test_git import add_commits, make_repo
+from sync_test_support import count, run_sync
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus
+
 from core.testing import running_worker
 from sync.activities.sync_repository import SyncRepositoryResult
 from sync.models import Commit
@@ -14,10 +19,6 @@ from sync.schedules import SCHEDULES
 from sync.workflows import SyncAllRepositoriesWorkflow, SyncRepositoryWorkflow
 from sync.workflows.sync_all_repositories import SyncAllInput, SyncAllResult
 from sync.workflows.sync_repository import SyncRepositoryRequest
-from sync_test_git import add_commits, make_repo
-from sync_test_support import count, run_sync
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus
 
 
 async def test_every_repository_is_synced_with_bounded_concurrency_across_runs(

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from core.testing import running_worker
-from sync.models import Commit, PullRequest
 from sync_test_github import FakeGitHub
 from sync_test_support import count, distinct_shas, pull, run_sync, runs
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
+
+from core.testing import running_worker
+from sync.models import Commit, PullRequest
 
 URL = "https://github.com/acme/big"
 

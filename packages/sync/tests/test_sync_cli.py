@@ -8,9 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from core.testing import running_worker
 from sync_test_git import make_repo
 from temporalio.client import Client
+
+from core.testing import running_worker
 
 LANES = str(Path(sys.executable).parent / "lanes")
 

@@ -6,14 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from core import db
-from core.testing import running_worker
 from sqlalchemy import select
-from sync.models import Commit, Repository
 from sync_test_git import add_commits, expected_stats, make_repo
 from sync_test_support import commit, count, distinct_shas, run_sync, runs
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
+
+from core import db
+from core.testing import running_worker
+from sync.models import Commit, Repository
 
 
 async def test_a_large_repository_syncs_once_then_incrementally(

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from core.retry import retry_policy
 from pydantic import SecretStr
+from sync_test_git import add_commits, make_repo
+from sync_test_github import FakeGitHub
+from temporalio.exceptions import ApplicationError
+
+from core.retry import retry_policy
 from sync.errors import GITHUB_SYNC
 from sync.settings import SyncSettings
 from sync.sources.batch import Batch
 from sync.sources.git import git_batches, parse_numstat
 from sync.sources.github import GitHubApi, rate_limit_delay
 from sync.sources.location import locate
-from sync_test_git import add_commits, make_repo
-from sync_test_github import FakeGitHub
-from temporalio.exceptions import ApplicationError
 
 
 def test_repository_urls_are_understood_and_made_canonical(tmp_path: Path) -> None:

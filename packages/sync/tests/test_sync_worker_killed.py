@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.dispatch import dispatch
-from sync.models import Commit
 from sync_test_github import FakeGitHub
 from sync_test_support import count, distinct_shas, runs
 from temporalio.client import Client, WorkflowHandle
+
+from core.dispatch import dispatch
+from sync.models import Commit
 
 SYNC_WORKER = str(Path(sys.executable).parent / "sync-worker")
 URL = "https://github.com/acme/huge"

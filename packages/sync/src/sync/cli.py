@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import click
+
 from core._cli_support import LanesError, run_async
 
 __all__ = ["repos"]
@@ -38,7 +39,6 @@ def repos() -> None:
 async def add_command(urls: tuple[str, ...]) -> None:
     """Register URLS (local git paths, https://github.com/OWNER/NAME, <api>/repos/OWNER/NAME)."""
     from core import db
-
     from sync import store
 
     locations = [_locate(url) for url in urls]  # all valid, or nothing is registered
@@ -52,9 +52,9 @@ async def add_command(urls: tuple[str, ...]) -> None:
 @_with_db
 async def list_command() -> None:
     """Every registered repository: id, kind, commits stored, last synced, URL."""
-    from core import db
     from sqlalchemy import func, select
 
+    from core import db
     from sync.models import Commit, Repository
 
     async with db.session() as s:
@@ -82,11 +82,11 @@ async def list_command() -> None:
 @_with_db
 async def sync_command(url: str, full: bool, wait: bool) -> None:
     """Sync URL now (registering it first), as workflow sync-repo-<id>."""
-    from core import db
-    from core.client import get_client
     from temporalio.client import WorkflowFailureError
     from temporalio.exceptions import WorkflowAlreadyStartedError
 
+    from core import db
+    from core.client import get_client
     from sync import TASK_QUEUE, store
     from sync.workflows import SyncRepositoryWorkflow
     from sync.workflows.sync_repository import SyncRepositoryRequest

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from core.retry import STANDARD_RETRY, register_retry_policy
 from temporalio.exceptions import ApplicationError
+
+from core.retry import STANDARD_RETRY, register_retry_policy
 
 __all__ = [
     "AUTH_ERROR",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.db import Base
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -21,6 +20,8 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
 
 __all__ = ["Commit", "PullRequest", "Repository", "SyncRun"]
 

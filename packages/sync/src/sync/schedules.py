@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from core.schedules import Schedule
-
 from sync.workflows import SyncAllRepositoriesWorkflow
 from sync.workflows.sync_all_repositories import SyncAllInput
 

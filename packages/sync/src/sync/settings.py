@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 
-from core.settings import Seconds, SettingsError
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.settings import Seconds, SettingsError
 
 __all__ = ["SyncSettings", "sync_settings"]
 

@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from core.db import upsert
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import upsert
 from sync.models import Commit, PullRequest, Repository, SyncRun
 from sync.sources.batch import Cursor
 from sync.sources.location import Location

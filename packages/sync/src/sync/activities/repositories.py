@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pydantic
-from core import activities, db
 from sqlalchemy import select, update
 
+from core import activities, db
 from sync import store
 from sync.errors import GITHUB_SYNC
 from sync.models import Repository, SyncRun

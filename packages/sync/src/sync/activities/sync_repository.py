@@ -26,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic
-from core import activities, db
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core import activities, db
 from sync import store
 from sync.errors import GITHUB_SYNC
 from sync.settings import sync_settings

@@ -19,7 +19,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from core import durable
-
     from sync.activities.repositories import (
         ListRepositoriesInput,
         RepositoryPage,

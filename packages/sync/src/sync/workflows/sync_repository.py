@@ -9,7 +9,6 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from core import durable
     from core.activities import ActivityOptions
-
     from sync.activities.repositories import (
         RecordSyncRunInput,
         RegisterRepositoryInput,
