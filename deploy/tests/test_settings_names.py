@@ -16,6 +16,7 @@ import yaml
 from temporalio.envconfig import ClientConfig
 
 from core.settings import LanesSettings
+from sync.settings import SyncSettings
 
 DEPLOY = Path(__file__).resolve().parents[1]
 
@@ -36,8 +37,8 @@ OTEL_ENV = {
     "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_RESOURCE_ATTRIBUTES",
 }
-# Read by core.db, which is being added alongside this work (not a LanesSettings field yet).
-PENDING_LANES_ENV = {"LANES_DATABASE_URL"}
+# Domains read LANES_* settings of their own; each must be a field of one of these.
+DOMAIN_SETTINGS = (SyncSettings,)
 
 
 def worker_environments(rendered: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -56,18 +57,20 @@ def worker_environments(rendered: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 def test_every_name_has_a_reader_and_every_value_parses(rendered: dict[str, str]) -> None:
-    fields = {f"LANES_{name.upper()}": name for name in LanesSettings.model_fields}
+    readers = (LanesSettings, *DOMAIN_SETTINGS)
+    fields = {
+        reader: {f"LANES_{name.upper()}": name for name in reader.model_fields}
+        for reader in readers
+    }
+    known = set().union(*(names.keys() for names in fields.values()))
     environments = worker_environments(rendered)
     assert len(environments) >= 4 + 4
     for where, env in environments.items():
-        unknown = {
-            key
-            for key in env
-            if key not in fields and key not in PENDING_LANES_ENV | SDK_ENV | OTEL_ENV
-        }
+        unknown = {key for key in env if key not in known | SDK_ENV | OTEL_ENV}
         assert not unknown, f"{where}: nothing reads {sorted(unknown)} (misspelt?)"
-        values = {fields[k]: v for k, v in env.items() if k in fields}
-        LanesSettings.model_validate(values)  # raises on a value the worker would reject
+        for reader, names in fields.items():
+            values = {names[k]: v for k, v in env.items() if k in names}
+            reader.model_validate(values)  # raises on a value the worker would reject
 
 
 @pytest.mark.parametrize("overlay", ["production", "examples/sync-cloud-api-key"])
