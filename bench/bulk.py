@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from bench._jobs import celery_burst, lanes_burst
+from bench._processes import cpu_seconds
 from bench._report import Row, alternate, compare
 from bench._stack import LANES_QUEUE, Stack
 from bench.options import BenchOptions
@@ -41,8 +42,16 @@ async def _bulk_round(stack: Stack, n: int) -> dict[str, float]:
 
 
 async def _path_round(stack: Stack, n: int, local: bool) -> dict[str, float]:
-    _, wall, _ = await lanes_burst(stack.lanes_client, n, LANES_QUEUE, {"local": local})
-    return {"jobs_per_s": n / wall}
+    server, worker = cpu_seconds(stack.server_pid), cpu_seconds(stack.lanes.process.pid)
+    _, wall, handles = await lanes_burst(stack.lanes_client, n, LANES_QUEUE, {"local": local})
+    history = await handles[0].fetch_history()
+    return {
+        "jobs_per_s": n / wall,
+        # Where the time goes: the server's work per job is what the fast path can cut.
+        "server_cpu_ms_per_job": (cpu_seconds(stack.server_pid) - server) / n * 1000,
+        "worker_cpu_ms_per_job": (cpu_seconds(stack.lanes.process.pid) - worker) / n * 1000,
+        "history_events": float(len(history.events)),
+    }
 
 
 async def _celery_round(n: int) -> dict[str, float]:
@@ -84,4 +93,21 @@ async def run(stack: Stack, options: BenchOptions) -> list[Row]:
         note=f"N={n}, one workflow per job",
     )
     fast.metric = "local fast path jobs_per_s"
-    return [bulk, fast]
+    rows = [bulk, fast]
+    for metric, unit in (
+        ("server_cpu_ms_per_job", "ms CPU"),
+        ("worker_cpu_ms_per_job", "ms CPU"),
+        ("history_events", "events"),
+    ):
+        row = compare(
+            FIGURE,
+            samples,
+            metric,
+            unit,
+            lanes="fast",
+            other="standard",
+            other_label="Lanes standard path",
+        )
+        row.metric = f"local fast path {metric}"
+        rows.append(row)
+    return rows
