@@ -51,7 +51,6 @@ __all__ = [
     "resolve_queue",
     "serve",
     "served_config",
-    "served_on",
     "type_adapter",
 ]
 
@@ -377,11 +376,6 @@ def registered() -> Mapping[str, ActivityConfig]:
 def serve(task_queue: str, activity_names: frozenset[str]) -> None:
     """Record which activities the worker on ``task_queue`` runs (called by the bootstrap)."""
     _SERVED[task_queue] = activity_names
-
-
-def served_on(task_queue: str) -> frozenset[str] | None:
-    """The activities a worker in this process runs on ``task_queue``, if one was started here."""
-    return _SERVED.get(task_queue)
 
 
 def served_config(name: str, task_queue: str) -> ActivityConfig:

@@ -188,7 +188,7 @@ def worker_command(queues: str, include: tuple[str, ...]) -> None:
     from core.worker import run
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
-    run(names or None, include=include)
+    run(names or None, include=include or None)  # none given: LANES_INCLUDE
 
 
 @cli.command("check")

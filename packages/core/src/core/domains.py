@@ -42,12 +42,6 @@ class Domain:
     workflows: tuple[type, ...] = ()
     modules: tuple[str, ...] = field(default=(), repr=False)
 
-    def with_task_queue(self, task_queue: str) -> Domain:
-        """The same domain served on another queue (tests use a fresh queue each)."""
-        return Domain(
-            self.name, self.package, task_queue, self.activities, self.workflows, self.modules
-        )
-
 
 def installed() -> dict[str, str]:
     """Installed domains: name → import package."""

@@ -56,10 +56,9 @@ class HealthServer:
                 f"cannot serve health checks on {self.host}:{self.port}: {err.strerror}; "
                 "set LANES_HEALTH_PORT to a free port (0 picks one)"
             ) from err
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        addresses = self._runner.addresses  # the bound (host, port, ...) tuples
+        if addresses:
+            self.port = int(addresses[0][1])
         return self.port
 
     async def stop(self) -> None:

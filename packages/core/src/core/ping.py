@@ -39,16 +39,15 @@ async def ping(input: PingInput | None = None) -> PingResult:
     info = activity.info()
     return PingResult(
         task_queue=info.task_queue,
-        worker=activity.client().identity if _has_client() else "",
+        worker=_client_identity(),
         hostname=socket.gethostname(),
         pid=os.getpid(),
         echo=input.echo if input else None,
     )
 
 
-def _has_client() -> bool:
+def _client_identity() -> str:
     try:
-        activity.client()
-    except RuntimeError:
-        return False
-    return True
+        return activity.client().identity
+    except RuntimeError:  # no client in this context (e.g. a bare test harness)
+        return ""

@@ -57,6 +57,9 @@ class LanesSettings(BaseSettings):
     """Workflow tasks one worker runs at once, per queue. Default: 100."""
     max_concurrent_local_activities: int = Field(default=100, ge=1)
     """Local activities (fast path, bulk dispatch) one worker runs at once. Default: 100."""
+    include: str = ""
+    """Comma-separated extra modules a ``<domain>-worker`` imports and serves (like Celery's
+    ``--include``). Default: none."""
     sync_schedules: bool = True
     """Sync each served domain's ``schedules.py`` with the server when a worker starts.
     Default: true."""

@@ -20,6 +20,7 @@ has runs in flight.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import uuid
@@ -112,12 +113,10 @@ async def running_worker(
         domain = domains.load(domain)
     base = domain or Domain(name="test", package="", task_queue=task_queue)
     replaced = {activity_name(f) for f in activities}
-    base = Domain(
-        base.name,
-        base.package,
-        task_queue,
-        tuple(c for c in base.activities if c.name not in replaced),
-        base.workflows,
+    base = dataclasses.replace(
+        base,
+        task_queue=task_queue,
+        activities=tuple(c for c in base.activities if c.name not in replaced),
     )
     worker = build_worker(
         client,

@@ -211,13 +211,16 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
         loop.add_signal_handler(signum, on_signal, signum)
 
 
-def run(domain_names: Iterable[str] | None = None, include: Iterable[str] = ()) -> NoReturn:
+def run(
+    domain_names: Iterable[str] | None = None, include: Iterable[str] | None = None
+) -> NoReturn:
     """Serve the named domains (default: all installed) until stopped; never returns."""
     names = list(domain_names or [])
     service = f"lanes-{names[0]}" if len(names) == 1 else "lanes-worker"
     try:
         telemetry.configure(service)
-        loaded = domains.load_all(names or None, include)
+        modules = _include_from_settings() if include is None else include
+        loaded = domains.load_all(names or None, modules)
         _require_current_schema()
         asyncio.run(serve(loaded))
     except STARTUP_ERRORS as err:
@@ -241,12 +244,11 @@ def _require_current_schema() -> None:
 
 def run_domain_worker(name: str) -> NoReturn:
     """Entry point of ``<domain>-worker``: serve that one domain."""
-    run([name], include=_include_from_env())
+    run([name])
 
 
-def _include_from_env() -> list[str]:
-    raw = os.environ.get("LANES_INCLUDE", "")
-    return [m.strip() for m in raw.split(",") if m.strip()]
+def _include_from_settings() -> list[str]:
+    return [m.strip() for m in settings().include.split(",") if m.strip()]
 
 
 def _exit(code: int) -> NoReturn:
