@@ -10,8 +10,10 @@ import time
 import uuid
 from pathlib import Path
 
+import sqlalchemy as sa
 from temporalio.client import Client
 
+from core.db import dispose_engines, get_engine
 from core.devserver import free_port, port_in_use
 from core.testing import running_worker
 
@@ -96,7 +98,13 @@ async def test_lanes_dev_brings_up_server_and_four_lanes_then_stops_cleanly(
     tmp_path: Path, lanes_env: dict[str, str]
 ) -> None:
     port, ui_port = free_port(), free_port()
-    env = {k: v for k, v in lanes_env.items() if not k.startswith("TEMPORAL_")}
+    # No TEMPORAL_* and no LANES_DATABASE_URL: `lanes dev` starts its own server and migrates
+    # its own SQLite file under LANES_HOME, as on a fresh machine.
+    env = {
+        k: v
+        for k, v in lanes_env.items()
+        if not k.startswith("TEMPORAL_") and k != "LANES_DATABASE_URL"
+    }
     env |= {"LANES_HOME": str(tmp_path / ".lanes"), "LANES_HEALTH_PORT": "0"}
     log = (tmp_path / "dev.log").open("wb")
     dev = subprocess.Popen(
@@ -113,6 +121,12 @@ async def test_lanes_dev_brings_up_server_and_four_lanes_then_stops_cleanly(
             await asyncio.sleep(0.2)
         text = (tmp_path / "dev.log").read_text()
         assert f"Temporal UI      http://127.0.0.1:{ui_port}" in text
+        database = tmp_path / ".lanes" / "lanes.db"
+        # Migrated before the workers start: the line comes first.
+        assert (
+            f"database         sqlite+aiosqlite:///{database}  (migrated to head)"
+            in (text.split("workers ")[0])
+        )
         assert port_in_use("127.0.0.1", ui_port)
 
         code, out, err = await lanes("ping", env=env | {"TEMPORAL_ADDRESS": f"127.0.0.1:{port}"})
@@ -125,6 +139,13 @@ async def test_lanes_dev_brings_up_server_and_four_lanes_then_stops_cleanly(
         assert "Temporal server stopped" in (tmp_path / "dev.log").read_text()
         assert not port_in_use("127.0.0.1", port)
         assert (tmp_path / ".lanes" / "temporal.db").exists()
+        url = f"sqlite+aiosqlite:///{tmp_path / '.lanes' / 'lanes.db'}"
+        try:
+            async with get_engine(url).connect() as conn:
+                names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+        finally:
+            await dispose_engines()
+        assert "lanes_idempotency" in names
     finally:
         if dev.poll() is None:
             os.kill(dev.pid, signal.SIGKILL)
