@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from core.devserver import DevServer
+from core.dev.server import DevServer
 
 __all__ = [
     "REPO_ROOT",

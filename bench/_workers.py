@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bench._processes import Child, log_dir, python_script, subprocess_env
-from core.devserver import free_port
+from core.dev.server import free_port
 
 __all__ = [
     "CELERY_QUEUE",

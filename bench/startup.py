@@ -19,7 +19,7 @@ from bench._processes import Child, log_dir, python_script, rss_bytes, subproces
 from bench._report import Row, alternate, compare
 from bench._workers import wait_ready
 from bench.options import BenchOptions
-from core.devserver import free_port
+from core.dev.server import free_port
 
 FIGURE = "4 worker start-up"
 DOMAIN_SCRIPTS = ("sync-worker", "analysis-worker", "email-worker", "operations-worker")

@@ -27,11 +27,11 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type informat
 from sqlalchemy.engine import make_url
 
 from core.db import dispose_engines, migrations
-from core.devserver import DevServer
+from core.dev.server import DevServer
+from core.dev.testing import running_worker
 from core.settings import settings
 from core.telemetry import configure_logging
-from core.testing import running_worker
-from core.worker import _exit
+from core.worker import exit_process
 from sync.settings import sync_settings
 from sync.sources.git import git_batches
 from sync.workflows import SyncRepositoryWorkflow
@@ -135,4 +135,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     asyncio.run(main(args.commits, args.rounds, args.batch_size))
     # The SDK's runtime has been seen to abort the interpreter at exit; end deliberately.
-    _exit(0)
+    exit_process(0)

@@ -42,11 +42,11 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from core.client import connect
-from core.devserver import DevServer
+from core.dev.server import DevServer
 from core.dispatch import dispatch
 from core.domains import Domain
 from core.telemetry import configure_logging
-from core.worker import _exit, build_worker
+from core.worker import build_worker, exit_process
 
 
 @dataclass
@@ -67,7 +67,7 @@ async def run_jobs(variant: Variant, jobs: int, concurrency: int) -> tuple[float
             job = await dispatch(
                 "lanes.ping",
                 task_queue=variant.queue,
-                workflow_id=f"bench-{uuid.uuid4()}",
+                id=f"bench-{uuid.uuid4()}",
                 client=variant.client,
             )
             await job.result()
@@ -179,7 +179,7 @@ def cli() -> None:
     args = parser.parse_args()
     asyncio.run(main(args.jobs, args.rounds, args.concurrency))
     # End deliberately: the SDK's core has been seen to abort the interpreter at exit.
-    _exit(0)
+    exit_process(0)
 
 
 if __name__ == "__main__":

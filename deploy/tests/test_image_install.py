@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from core.devserver import DevServer, free_port
+from core.dev.server import DevServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN = "sync"

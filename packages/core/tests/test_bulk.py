@@ -17,8 +17,8 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from core import activities
+from core.dev.testing import running_worker
 from core.dispatch import DispatchError, dispatch_many
-from core.testing import running_worker
 
 
 class Square(pydantic.BaseModel):

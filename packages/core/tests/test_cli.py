@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from temporalio.client import Client
 
 from core.db import dispose_engines, get_engine
-from core.devserver import free_port, port_in_use
-from core.testing import running_worker
+from core.dev.server import free_port, port_in_use
+from core.dev.testing import running_worker
 
 LANES = str(Path(sys.executable).with_name("lanes"))
 

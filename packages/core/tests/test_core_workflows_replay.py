@@ -7,8 +7,8 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from core import activities
+from core.dev.testing import replay, running_worker
 from core.dispatch import dispatch, dispatch_many
-from core.testing import replay, running_worker
 from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
 

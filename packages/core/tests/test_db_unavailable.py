@@ -23,9 +23,9 @@ from temporalio.common import RetryPolicy
 from core import activities, db
 from core.db import session, upsert
 from core.db.testing import TcpProxy
+from core.dev.testing import running_worker
 from core.dispatch import dispatch
 from core.settings import settings
-from core.testing import running_worker
 
 PASSWORD = "pw-S3CRET-never-shown"
 

@@ -10,9 +10,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from core import activities
+from core.dev.testing import running_worker
 from core.dispatch import DispatchError, dispatch, dispatch_and_wait
 from core.ping import PingResult
-from core.testing import running_worker
 
 
 class Order(pydantic.BaseModel):
@@ -72,12 +72,8 @@ async def test_duplicate_id_while_running_starts_nothing(
     async with running_worker(
         temporal_client, task_queue=task_queue, activities=[wait_for_release]
     ):
-        first = await dispatch(
-            wait_for_release, key, task_queue=task_queue, workflow_id=workflow_id
-        )
-        second = await dispatch(
-            wait_for_release, key, task_queue=task_queue, workflow_id=workflow_id
-        )
+        first = await dispatch(wait_for_release, key, task_queue=task_queue, id=workflow_id)
+        second = await dispatch(wait_for_release, key, task_queue=task_queue, id=workflow_id)
         assert first.started and not second.started and second.duplicate
         assert second.run_id == first.run_id
         RELEASE[key].set()
@@ -92,9 +88,9 @@ async def test_duplicate_id_after_completion_starts_nothing(
     workflow_id = f"dup-done-{uuid.uuid4()}"
     order = Order(order_id="o-3", amount=5)
     async with running_worker(temporal_client, task_queue=task_queue, activities=[charge_order]):
-        first = await dispatch(charge_order, order, task_queue=task_queue, workflow_id=workflow_id)
+        first = await dispatch(charge_order, order, task_queue=task_queue, id=workflow_id)
         await first.result()
-        again = await dispatch(charge_order, order, task_queue=task_queue, workflow_id=workflow_id)
+        again = await dispatch(charge_order, order, task_queue=task_queue, id=workflow_id)
         assert not again.started
         assert again.run_id == first.run_id
         assert await again.result() == Receipt(order_id="o-3", charged=5)
@@ -156,10 +152,10 @@ async def test_same_id_after_a_failure_runs_again(temporal_client: Client, task_
         return input
 
     async with running_worker(temporal_client, task_queue=task_queue, activities=[fails_once]):
-        failed = await dispatch(fails_once, "boom", task_queue=task_queue, workflow_id=failed_id)
+        failed = await dispatch(fails_once, "boom", task_queue=task_queue, id=failed_id)
         with pytest.raises(WorkflowFailureError):
             await failed.result()
         # A job that failed may be dispatched again under the same id: that is a retry.
-        retried = await dispatch(fails_once, "ok", task_queue=task_queue, workflow_id=failed_id)
+        retried = await dispatch(fails_once, "ok", task_queue=task_queue, id=failed_id)
         assert retried.started and retried.run_id != failed.run_id
         assert await retried.result() == "ok"

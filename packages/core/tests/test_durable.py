@@ -11,7 +11,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 with workflow.unsafe.imports_passed_through():
     from core import activities, durable
-    from core.testing import running_worker
+    from core.dev.testing import running_worker
 
 
 class Word(pydantic.BaseModel):

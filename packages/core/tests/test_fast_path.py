@@ -10,8 +10,8 @@ from temporalio.client import Client
 from temporalio.common import RetryPolicy
 
 from core import activities
+from core.dev.testing import running_worker
 from core.dispatch import dispatch
-from core.testing import running_worker
 
 CALLS: Counter[str] = Counter()
 

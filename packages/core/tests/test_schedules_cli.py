@@ -13,10 +13,10 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from temporalio.client import Client
 
-from core.cli import cli
+from core.cli.main import cli
 from core.client import reset_client
+from core.dev.testing import running_worker
 from core.schedules import Schedule, describe_or_none, sync_schedules
-from core.testing import running_worker
 
 LANES = str(Path(sys.executable).with_name("lanes"))
 

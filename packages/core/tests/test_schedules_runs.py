@@ -18,9 +18,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RetryPolicy
 
 from core import activities
+from core.dev.testing import running_worker
 from core.domains import Domain
 from core.schedules import Schedule, describe_or_none, owner_of, sync_schedules
-from core.testing import running_worker
 from core.worker import serve
 
 # An unusual policy, so the history can only show it if it came from this registration.

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import Client, ScheduleDescription, ScheduleIntervalSpec
 
-from core.devserver import DevServer, temporal_binary
+from core.dev.server import DevServer, temporal_binary
 from core.schedules import (
     Schedule,
     declaration_memo,

@@ -15,9 +15,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from core import activities
-from core.devserver import DevServer, temporal_binary
+from core.dev.server import DevServer, temporal_binary
+from core.dev.testing import running_worker
 from core.dispatch import dispatch
-from core.testing import running_worker
 
 ATTEMPTS: Counter[str] = Counter()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from core.devserver import DevServer
+from core.dev.server import DevServer
 
 sys.path.insert(0, str(Path(__file__).parent / "telemetry_support"))
 from telemetry_loopback import LoopbackServer

@@ -22,7 +22,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from core.client import connect
-from core.devserver import DevServer
+from core.dev.server import DevServer
 from core.dispatch import Dispatched, dispatch
 
 SUPPORT = Path(__file__).parent / "telemetry_support"
@@ -137,7 +137,7 @@ async def test_dispatch_workflow_activity_and_http_call_share_one_trace(
     mine = [
         s
         for s in caller_spans.get_finished_spans()
-        if s.attributes and s.attributes.get("temporalWorkflowID") == job.workflow_id
+        if s.attributes and s.attributes.get("temporalWorkflowID") == job.id
     ]
     assert [s.name for s in mine] == ["StartWorkflow:SingleActivityWorkflow"]
     start = mine[0]
@@ -163,7 +163,7 @@ async def test_dispatch_workflow_activity_and_http_call_share_one_trace(
     assert run_act.parent_id == start_act.span_id
     assert http.parent_id == run_act.span_id
     assert {s.service for s in spans} == {"lanes-sync"}
-    assert run_act.attributes["temporalWorkflowID"].string_value == job.workflow_id
+    assert run_act.attributes["temporalWorkflowID"].string_value == job.id
 
     # The downstream service received the same trace in its traceparent header.
     calls = [r for r in target.requests if r[1] == "/resource"]
@@ -187,7 +187,7 @@ async def test_http_call_in_a_threaded_activity_is_a_child_of_its_span(
             s
             for s in collector.spans
             if s.name == "RunActivity:telemetry_probe.fetch_in_thread"
-            and s.attributes["temporalWorkflowID"].string_value == job.workflow_id
+            and s.attributes["temporalWorkflowID"].string_value == job.id
         ],
         10,
         lambda: "no RunActivity span for the threaded activity",
@@ -202,7 +202,7 @@ async def test_http_call_in_a_threaded_activity_is_a_child_of_its_span(
     lines = [
         line
         for line in worker.log_lines()
-        if line.get("workflow_id") == job.workflow_id and line.get("logger") == "probe"
+        if line.get("workflow_id") == job.id and line.get("logger") == "probe"
     ]
     assert lines, "the threaded activity logged nothing"
     assert lines[0]["trace_id"] == run_act.trace_id
@@ -213,7 +213,7 @@ async def test_every_activity_log_line_carries_the_job_identifiers(
     caller: Caller, worker: WorkerProcess, target: LoopbackServer
 ) -> None:
     job = await run_probe(caller, "telemetry_probe.fetch", target)
-    lines = [line for line in worker.log_lines() if line.get("workflow_id") == job.workflow_id]
+    lines = [line for line in worker.log_lines() if line.get("workflow_id") == job.id]
     activity_lines = [line for line in lines if line.get("logger") != "temporalio.workflow"]
     # structlog, stdlib logging, activity.logger, and the worker's own "activity finished".
     assert {line["logger"] for line in activity_lines} >= {
@@ -259,7 +259,7 @@ async def test_secrets_and_email_addresses_never_reach_the_output(
 ) -> None:
     job = await run_probe(caller, "telemetry_probe.fetch", target)
     stderr = worker.stderr.read_text()
-    mine = [line for line in worker.log_lines() if line.get("workflow_id") == job.workflow_id]
+    mine = [line for line in worker.log_lines() if line.get("workflow_id") == job.id]
     assert mine, "the activity logged nothing"
     assert SECRET not in stderr
     assert EMAIL not in stderr
@@ -278,7 +278,7 @@ async def test_failed_attempt_is_logged_and_counted(caller: Caller, worker: Work
     job = await dispatch("telemetry_probe.fail", None, task_queue="sync", client=caller.client)
     with pytest.raises(WorkflowFailureError):
         await job.result()
-    lines = [line for line in worker.log_lines() if line.get("workflow_id") == job.workflow_id]
+    lines = [line for line in worker.log_lines() if line.get("workflow_id") == job.id]
     finished = next(line for line in lines if line["event"] == "activity finished")
     assert finished["outcome"] == "failed"
     assert finished["error_type"] == "ProbeFailure"
@@ -332,14 +332,14 @@ async def test_dispatch_counts_started_and_duplicate_jobs(
         "telemetry_probe.fetch",
         payload,
         task_queue="sync",
-        workflow_id=job_id,
+        id=job_id,
         client=caller.client,
     )
     second = await dispatch(
         "telemetry_probe.fetch",
         payload,
         task_queue="sync",
-        workflow_id=job_id,
+        id=job_id,
         client=caller.client,
     )
     assert first.started

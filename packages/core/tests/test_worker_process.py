@@ -13,9 +13,9 @@ import aiohttp
 from slow_activity import slow_step
 from temporalio.client import Client
 
-from core.devserver import free_port
+from core.dev.server import free_port
+from core.dev.testing import running_worker
 from core.dispatch import dispatch
-from core.testing import running_worker
 
 TESTS = Path(__file__).parent
 BIN = Path(sys.executable).parent

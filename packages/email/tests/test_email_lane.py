@@ -7,9 +7,9 @@ from temporalio.client import Client
 
 import mail
 from core import domains
+from core.dev.testing import running_worker
 from core.dispatch import dispatch_and_wait
 from core.ping import PingResult
-from core.testing import running_worker
 
 
 def test_the_domain_is_installed_with_its_queue_and_script() -> None:

@@ -12,7 +12,7 @@ from sync_test_support import count, run_sync
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from core.testing import running_worker
+from core.dev.testing import running_worker
 from sync.activities.sync_repository import SyncRepositoryResult
 from sync.models import Commit
 from sync.schedules import SCHEDULES

@@ -11,7 +11,7 @@ from sync_test_support import count, distinct_shas, pull, run_sync, runs
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from core.testing import running_worker
+from core.dev.testing import running_worker
 from sync.models import Commit, PullRequest
 
 URL = "https://github.com/acme/big"

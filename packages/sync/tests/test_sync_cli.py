@@ -11,7 +11,7 @@ from pathlib import Path
 from sync_test_git import make_repo
 from temporalio.client import Client
 
-from core.testing import running_worker
+from core.dev.testing import running_worker
 
 LANES = str(Path(sys.executable).parent / "lanes")
 

@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from core import db
-from core.testing import running_worker
+from core.dev.testing import running_worker
 from sync.models import Commit, Repository
 
 

@@ -7,12 +7,12 @@ activity's registered policy, and visible in the Temporal UI with its whole hist
     from core.dispatch import dispatch
 
     job = await dispatch("sync_repository", {"url": "https://github.com/org/repo"})
-    job = await dispatch(sync_repository, SyncRepositoryInput(url=...), workflow_id="sync-org-repo")
+    job = await dispatch(sync_repository, SyncRepositoryInput(url=...), id="sync-org-repo")
     result = await job.result()
 
 Semantics a Celery user should know:
 
-- ``workflow_id`` is the idempotency key. A second dispatch with the same id while the first runs,
+- ``id`` is the idempotency key. A second dispatch with the same id while the first runs,
   or after it completed successfully (within the namespace's retention), starts nothing; the
   returned :class:`Dispatched` has ``started=False`` and its ``result()`` is the first job's
   result. After a *failed*, cancelled or terminated run the same id may run again (the server's
@@ -60,11 +60,12 @@ __all__ = [
 class Dispatched:
     """A dispatched job: its workflow, and whether this call started it."""
 
-    workflow_id: str
+    id: str
+    """The job's id: its idempotency key."""
     run_id: str | None
     """Run that holds the job (the existing one for a duplicate)."""
     started: bool
-    """False when a job with this ``workflow_id`` already existed and nothing new was started."""
+    """False when a job with this ``id`` already existed and nothing new was started."""
     activity: str
     task_queue: str
     handle: WorkflowHandle[Any, Any] = field(repr=False)
@@ -92,7 +93,7 @@ async def dispatch(
     input: Any = None,
     *,
     task_queue: str | None = None,
-    workflow_id: str | None = None,
+    id: str | None = None,
     start_delay: timedelta | None = None,
     options: ActivityOptions | Mapping[str, Any] | None = None,
     id_reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -108,7 +109,7 @@ async def dispatch(
         input: The activity's single input (model, dataclass or JSON-like value).
         task_queue: Queue to run on. Default: the activity's registered queue; required when this
             process does not know the activity.
-        workflow_id: Idempotency key; see the module docs. Default: ``<activity>-<uuid>``.
+        id: The job's id and idempotency key; see the module docs. Default: ``<activity>-<uuid>``.
         start_delay: Run no earlier than this from now (Celery's countdown).
         options: Per-call overrides of the registered retry policy and timeouts.
         id_reuse_policy: What an id that already finished may do. Default: run again only after
@@ -134,14 +135,14 @@ async def dispatch(
     except pydantic.ValidationError as err:
         raise DispatchError(f"invalid options for {name!r}: {err}") from None
     job = SingleActivityInput(activity=name, input=payload, options=overrides)
-    workflow_id = workflow_id or f"{name}-{uuid.uuid4()}"
+    job_id = id or f"{name}-{uuid.uuid4()}"
     client = client or await get_client()
     output_type = config.output_type if config else None
     try:
         handle = await client.start_workflow(
             SingleActivityWorkflow.run,
             job,
-            id=workflow_id,
+            id=job_id,
             task_queue=queue,
             id_reuse_policy=id_reuse_policy,
             start_delay=start_delay,
@@ -155,13 +156,13 @@ async def dispatch(
         )
     except WorkflowAlreadyStartedError as err:
         telemetry.DISPATCHES.labels(name, "duplicate").inc()
-        existing = client.get_workflow_handle(workflow_id, run_id=err.run_id)
-        return Dispatched(workflow_id, err.run_id, False, name, queue, existing, output_type)
+        existing = client.get_workflow_handle(job_id, run_id=err.run_id)
+        return Dispatched(job_id, err.run_id, False, name, queue, existing, output_type)
     except Exception:
         telemetry.DISPATCHES.labels(name, "error").inc()
         raise
     telemetry.DISPATCHES.labels(name, "started").inc()
-    return Dispatched(workflow_id, handle.result_run_id, True, name, queue, handle, output_type)
+    return Dispatched(job_id, handle.result_run_id, True, name, queue, handle, output_type)
 
 
 async def dispatch_and_wait(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from core._jobs import DispatchError
 from core.client import TemporalUnavailable
 from core.db.errors import DatabaseError
-from core.devserver import DevServerError
+from core.dev.server import DevServerError
 from core.domains import DomainError
 from core.settings import SettingsError
 from core.telemetry import TelemetryConfigError

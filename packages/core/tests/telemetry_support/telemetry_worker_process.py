@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.devserver import free_port
+from core.dev.server import free_port
 
 SUPPORT = Path(__file__).parent
 

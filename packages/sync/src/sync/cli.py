@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from core._cli_support import LanesError, run_async
+from core.cli.support import LanesError, run_async
 
 __all__ = ["repos"]
 

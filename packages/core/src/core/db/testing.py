@@ -1,6 +1,6 @@
 """Pytest fixtures for code that uses the database, on SQLite and on a real PostgreSQL.
 
-Loaded with :mod:`core.testing` wherever ``lanes-core`` and pytest are installed (entry point
+Loaded with :mod:`core.dev.testing` wherever ``lanes-core`` and pytest are installed (entry point
 ``pytest11`` ``lanes-db``).
 
 - ``database_url``: a fresh, empty database per test, **parametrized**: every test that uses it

@@ -41,7 +41,7 @@ from temporalio.runtime import (
     TelemetryConfig,
 )
 
-from core.devserver import free_port
+from core.dev.server import free_port
 from core.telemetry._errors import TelemetryConfigError
 
 __all__ = [

@@ -19,7 +19,7 @@ from temporalio.client import Client, ScheduleBackfill, ScheduleDescription, Sch
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import domains
-from core._cli_support import LanesError, run_async
+from core.cli.support import LanesError, run_async
 from core.client import get_client
 from core.schedules import (
     ScheduleError,

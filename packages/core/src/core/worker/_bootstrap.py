@@ -45,13 +45,22 @@ from core import activities, domains, telemetry
 from core.client import connect
 from core.domains import Domain
 from core.errors import STARTUP_ERRORS
-from core.health import HealthServer, HealthState
 from core.ping import ping
 from core.schedules import sync_domain_schedules
 from core.settings import LanesSettings, settings
+from core.worker.health import HealthServer, HealthState
 from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
-__all__ = ["activity_name", "build_worker", "run", "run_domain_worker", "serve"]
+__all__ = [
+    "FORCED_EXIT_CALLBACKS",
+    "PASSTHROUGH_MODULES",
+    "activity_name",
+    "build_worker",
+    "exit_process",
+    "run",
+    "run_domain_worker",
+    "serve",
+]
 
 log = logging.getLogger("lanes.worker")
 
@@ -201,7 +210,7 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
                 for callback in FORCED_EXIT_CALLBACKS:
                     with contextlib.suppress(Exception):
                         callback()
-                _exit(130)
+                exit_process(130)
             log.info("%s received again: still draining", name)
             return
         log.info("%s received: stopping", name)
@@ -225,15 +234,15 @@ def run(
         asyncio.run(serve(loaded))
     except STARTUP_ERRORS as err:
         log.error("%s", err)
-        _exit(1)
+        exit_process(1)
     except KeyboardInterrupt:
-        _exit(130)
+        exit_process(130)
     except Exception:
         # A worker that crashed (not one that was told to stop): say why, exit non-zero so the
         # process manager restarts it, and still end the process deliberately.
         log.exception("worker stopped by an unexpected error")
-        _exit(1)
-    _exit(0)
+        exit_process(1)
+    exit_process(0)
 
 
 def _require_current_schema() -> None:
@@ -251,7 +260,8 @@ def _include_from_settings() -> list[str]:
     return [m.strip() for m in settings().include.split(",") if m.strip()]
 
 
-def _exit(code: int) -> NoReturn:
+def exit_process(code: int) -> NoReturn:
+    """End the process with ``code`` once telemetry and logs are flushed (see the module docs)."""
     # See the module docstring: end the process deliberately once shutdown is complete.
     with contextlib.suppress(Exception):
         telemetry.shutdown()  # spans still batched would be lost by os._exit

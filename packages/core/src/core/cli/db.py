@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from core._cli_support import LanesError, run_async
+from core.cli.support import LanesError, run_async
 
 if TYPE_CHECKING:
     from core.db.migrations import SchemaStatus

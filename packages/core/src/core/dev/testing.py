@@ -37,7 +37,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core import domains
 from core.client import connect, reset_client
-from core.devserver import DevServer
+from core.dev.server import DevServer
 from core.domains import Domain
 from core.worker import PASSTHROUGH_MODULES, activity_name, build_worker
 

@@ -1,0 +1,2 @@
+"""Dev tooling: the embedded Temporal dev server (:mod:`core.dev.server`) and the pytest plugin
+(:mod:`core.dev.testing`)."""
