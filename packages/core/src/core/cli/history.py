@@ -132,10 +132,10 @@ async def replay_files(files: Iterable[Path], loaded: list[Domain]) -> list[str]
             continue
         workflow_type, queue = _started(history)
         # Served on the queue the run was recorded on, as the worker that ran it served it.
-        domain = owner.get(workflow_type) or next(
+        serving = owner.get(workflow_type) or next(
             (d for d in loaded if d.task_queue == queue), None
         )
-        activities.serve(queue, _served(domain) if domain else frozenset(activities.names()))
+        activities.serve(queue, _served(serving) if serving else frozenset(activities.names()))
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         if result.replay_failure is not None:
             failures.append(
