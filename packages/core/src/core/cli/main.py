@@ -15,6 +15,7 @@ from core.cli.check import check_command
 from core.cli.db import db as db_command
 from core.cli.dev import dev_command, worker_command
 from core.cli.dispatch import dispatch_command, ping_command
+from core.cli.doctor import doctor_command
 from core.cli.history import history_group, replay_command
 from core.cli.plugins import add_plugin_commands
 from core.cli.schedules import schedules_group
@@ -40,6 +41,7 @@ for command in (
     schedules_group,
     history_group,
     replay_command,
+    doctor_command,
 ):
     cli.add_command(command)
 add_plugin_commands(cli)  # domains' own groups (`lanes repos`), by the `lanes.cli` entry point

@@ -1,0 +1,105 @@
+"""`lanes doctor` on the real dev server: a queue nobody polls and a schedule whose runs fail."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeScheduleRequest
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+)
+from temporalio.exceptions import ApplicationError
+
+from core import activities
+from core.dev.testing import running_worker
+
+LANES = str(Path(sys.executable).with_name("lanes"))
+
+
+@activities.defn(queue="doctor-test", start_to_close=timedelta(seconds=10))
+async def doctor_always_fails() -> None:
+    raise ApplicationError("the report generator is broken", non_retryable=True)
+
+
+async def doctor(*args: str, env: dict[str, str]) -> tuple[int, list[dict[str, str]], str]:
+    proc = await asyncio.create_subprocess_exec(
+        LANES, "doctor", "--json", *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, json.loads(out), err.decode()
+
+
+async def test_doctor_names_a_queue_without_pollers_and_a_failing_schedule(
+    temporal_client: Client, task_queue: str, lanes_env: dict[str, str]
+) -> None:
+    schedule_id = f"doctor-{uuid.uuid4().hex[:8]}"
+    idle_queue = f"{task_queue}-idle"
+    async with running_worker(
+        temporal_client, task_queue=task_queue, activities=[doctor_always_fails]
+    ):
+        handle = await temporal_client.create_schedule(
+            schedule_id,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    "SingleActivityWorkflow",
+                    {"activity": "doctor_always_fails"},
+                    id=f"{schedule_id}-run",
+                    task_queue=task_queue,
+                ),
+                spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+            ),
+        )
+        try:
+            await handle.trigger()
+            await _until_a_run_failed(temporal_client, schedule_id)
+            code, verdicts, err = await doctor(
+                "--queue", task_queue, "--queue", idle_queue, env=lanes_env
+            )
+        finally:
+            await handle.delete()
+
+    assert code == 1, err
+    by_check = {v["check"]: v for v in verdicts}
+    assert by_check["server"]["status"] == "ok" and "Temporal 1." in by_check["server"]["detail"]
+    assert by_check["namespace"]["status"] == "ok"
+    assert by_check[f"queue {task_queue}"]["status"] == "ok"
+    assert "1 workflow / 1 activity pollers" in by_check[f"queue {task_queue}"]["detail"]
+    idle = by_check[f"queue {idle_queue}"]
+    assert idle["status"] == "fail" and idle["detail"].startswith("no worker polls it")
+    failing = by_check[f"schedule {schedule_id}"]
+    assert failing["status"] == "fail"
+    assert "1 of its last 1 runs failed" in failing["detail"]
+    assert by_check["database"]["status"] == "ok"
+
+
+async def test_doctor_text_output_is_one_verdict_line_per_check(lanes_env: dict[str, str]) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        LANES, "doctor", env=lanes_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    lines = out.decode().splitlines()
+    assert lines[0].startswith("OK    server")
+    assert any(line.startswith("FAIL  queue sync") for line in lines)  # no sync worker here
+    assert proc.returncode == 1
+
+
+async def _until_a_run_failed(client: Client, schedule_id: str) -> None:
+    for _ in range(150):
+        response = await client.workflow_service.describe_schedule(
+            DescribeScheduleRequest(namespace=client.namespace, schedule_id=schedule_id)
+        )
+        statuses = [a.start_workflow_status for a in response.info.recent_actions]
+        if WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED in statuses:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the server never recorded a failed run of {schedule_id}")
