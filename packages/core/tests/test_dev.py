@@ -176,3 +176,28 @@ async def test_reload_restarts_the_workers_on_a_change_and_the_next_job_runs_the
         dev.send_signal(signal.SIGINT)
         assert await asyncio.to_thread(dev.wait, 60) == 0, log.read_text()
     assert "Temporal server stopped" in log.read_text()
+
+
+async def test_python_m_domain_worker_runs_the_worker(lanes_env: dict[str, str]) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sync.worker",
+        env=lanes_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    seen = b""
+    try:
+        async with asyncio.timeout(60):
+            while b"serving queues sync" not in seen:
+                line = await proc.stdout.readline()
+                assert line, seen.decode()
+                seen += line
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
