@@ -12,7 +12,8 @@ import pytest
 from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow, ScheduleSpec
 from temporalio.service import RPCError
 
-from core.checks import check_schedules, check_workflow_file
+from core import activities
+from core.checks import check_activities, check_schedules, check_workflow_file
 from core.domains import Domain
 from core.schedules._cron import cron_problem
 
@@ -213,3 +214,19 @@ def test_every_is_refused_in_favour_of_a_timedelta() -> None:
     # The server takes `@every 5m`; a declaration says every=timedelta(minutes=5).
     assert cron_problem("@every 5m") == "use every=timedelta(...) instead of @every"
     assert timedelta(minutes=5)  # the replacement the message names
+
+
+def test_an_activity_input_without_a_type_is_reported() -> None:
+    async def untyped(input) -> None:  # type: ignore[no-untyped-def]
+        ...
+
+    async def typed(input: int) -> None: ...
+
+    configs = [
+        activities.config_of(activities.defn(name=f"check_{f.__name__}", queue="check-test")(f))
+        for f in (untyped, typed)
+    ]
+    domain = Domain(name="demo", package="demo", task_queue="demo", activities=tuple(configs))  # type: ignore[arg-type]
+    (finding,) = check_activities(domain)
+    assert finding.rule == "activity" and finding.path.endswith("test_check_domains.py")
+    assert "activity 'check_untyped': its input has no type annotation" in finding.message

@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio import workflow
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeScheduleRequest
 from temporalio.client import (
@@ -28,6 +29,13 @@ LANES = str(Path(sys.executable).with_name("lanes"))
 @activities.defn(queue="doctor-test", start_to_close=timedelta(seconds=10))
 async def doctor_always_fails() -> None:
     raise ApplicationError("the report generator is broken", non_retryable=True)
+
+
+@workflow.defn(sandboxed=False)
+class DoctorBuggyWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        raise RuntimeError("a bug: fails every workflow task until fixed code is deployed")
 
 
 async def doctor(*args: str, env: dict[str, str]) -> tuple[int, list[dict[str, str]], str]:
@@ -103,3 +111,32 @@ async def _until_a_run_failed(client: Client, schedule_id: str) -> None:
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"the server never recorded a failed run of {schedule_id}")
+
+
+async def test_doctor_names_a_workflow_whose_workflow_task_keeps_failing(
+    temporal_client: Client, task_queue: str, lanes_env: dict[str, str]
+) -> None:
+    workflow_id = f"doctor-buggy-{uuid.uuid4().hex[:8]}"
+    async with running_worker(
+        temporal_client, task_queue=task_queue, workflows=[DoctorBuggyWorkflow]
+    ):
+        handle = await temporal_client.start_workflow(
+            DoctorBuggyWorkflow.run, id=workflow_id, task_queue=task_queue
+        )
+        try:
+            for _ in range(150):
+                described = await handle.describe()
+                if described.raw_description.pending_workflow_task.attempt >= 2:
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("the workflow task was never retried")
+            code, verdicts, err = await doctor("--queue", task_queue, env=lanes_env)
+        finally:
+            await handle.terminate("test over")
+    assert code == 1, err
+    stuck = next(v for v in verdicts if v["check"] == "workflows")
+    assert stuck["status"] == "fail"
+    assert (
+        f"{workflow_id} (DoctorBuggyWorkflow): workflow task failing, attempt " in stuck["detail"]
+    )

@@ -7,6 +7,7 @@ problem is a :class:`Finding` printed as ``file:line: rule: what to do instead``
 
 from core.checks._domains import (
     STRUCTURE_RULES,
+    check_activities,
     check_domains,
     check_schedules,
     check_workflow_file,
@@ -18,6 +19,7 @@ __all__ = [
     "RULES",
     "STRUCTURE_RULES",
     "Finding",
+    "check_activities",
     "check_domains",
     "check_schedules",
     "check_workflow_file",

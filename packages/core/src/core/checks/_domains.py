@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import re
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from core import domains
 from core.checks._lint import Finding, lint_file
@@ -21,6 +23,7 @@ from core.schedules import ScheduleError, load_schedules
 
 __all__ = [
     "STRUCTURE_RULES",
+    "check_activities",
     "check_domains",
     "check_schedules",
     "check_workflow_file",
@@ -49,6 +52,8 @@ def check_domains(names: Iterable[str] | None = None) -> list[Finding]:
         except (DomainError, ValueError, TypeError, ImportError) as err:
             where, line = _origin(err, packages.get(name, name))
             findings.append(Finding(where, line, "activity", f"domain {name!r}: {err}"))
+    for loaded_domain in loaded:
+        findings.extend(check_activities(loaded_domain))
     served = {d.task_queue: d for d in loaded}
     for package in ["core", *(packages[n] for n in sorted(names or packages) if n in packages)]:
         domain = next((d for d in loaded if d.package == package), None)
@@ -58,6 +63,24 @@ def check_domains(names: Iterable[str] | None = None) -> list[Finding]:
     for domain in loaded:
         findings.extend(check_schedules(domain, served))
     return sorted(findings)
+
+
+def check_activities(domain: Domain) -> list[Finding]:
+    """What an activity's decorator cannot refuse but a caller would trip over: an input with no
+    type (nothing to validate a dispatch or a schedule against)."""
+    findings = []
+    for config in domain.activities:
+        if config.input_type is Any:
+            path = inspect.getsourcefile(config.fn) or config.module
+            line = inspect.getsourcelines(config.fn)[1] if path != config.module else 1
+            findings.append(
+                Finding(
+                    _display(Path(path)), line, "activity",
+                    f"activity {config.name!r}: its input has no type annotation; annotate it "
+                    "with a pydantic model or dataclass so dispatch and schedules validate it",
+                )
+            )  # fmt: skip
+    return findings
 
 
 def workflow_files(package: str) -> list[Path]:
