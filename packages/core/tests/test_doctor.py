@@ -90,14 +90,18 @@ async def test_doctor_names_a_queue_without_pollers_and_a_failing_schedule(
     assert by_check["database"]["status"] == "ok"
 
 
-async def test_doctor_text_output_is_one_verdict_line_per_check(lanes_env: dict[str, str]) -> None:
+async def test_doctor_text_output_is_one_verdict_line_per_check(
+    lanes_env: dict[str, str], task_queue: str
+) -> None:
+    idle = f"{task_queue}-idle"
     proc = await asyncio.create_subprocess_exec(
-        LANES, "doctor", env=lanes_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        LANES, "doctor", "--queue", idle, env=lanes_env, stdout=subprocess.PIPE
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 120)
     lines = out.decode().splitlines()
     assert lines[0].startswith("OK    server")
-    assert any(line.startswith("FAIL  queue sync") for line in lines)  # no sync worker here
+    assert all(line[:6] in ("OK    ", "WARN  ", "FAIL  ", "SKIP  ") for line in lines), lines
+    assert any(line.startswith(f"FAIL  queue {idle}") for line in lines), lines
     assert proc.returncode == 1
 
 

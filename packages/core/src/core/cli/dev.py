@@ -32,7 +32,7 @@ import click
 
 from core import domains
 from core.dev.home import HomeLock
-from core.dev.server import DevServer, _die_with_parent  # the server's own safeguard
+from core.dev.server import DevServer, DevServerError, _die_with_parent
 from core.errors import STARTUP_ERRORS
 from core.settings import settings
 
@@ -159,7 +159,13 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
 async def _serve_reloading(
     loaded: list[domains.Domain], include: Iterable[str], stop: asyncio.Event
 ) -> None:
-    from watchfiles import PythonFilter, awatch
+    try:
+        from watchfiles import PythonFilter, awatch
+    except ImportError:
+        raise DevServerError(
+            "--reload needs watchfiles, a dev dependency of the workspace: run `uv sync` at the "
+            "repository root"
+        ) from None
 
     include = list(include)
     folders = _source_folders([*(d.package for d in loaded), "core"], include)
