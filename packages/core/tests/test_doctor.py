@@ -18,6 +18,7 @@ from temporalio.client import (
     ScheduleIntervalSpec,
     ScheduleSpec,
 )
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from core import activities
@@ -36,6 +37,11 @@ class DoctorBuggyWorkflow:
     @workflow.run
     async def run(self) -> None:
         raise RuntimeError("a bug: fails every workflow task until fixed code is deployed")
+
+
+@activities.defn(queue="doctor-test", start_to_close=timedelta(seconds=10))
+async def doctor_flaky_job() -> None:
+    raise RuntimeError("the partner API answers 503")
 
 
 async def doctor(*args: str, env: dict[str, str]) -> tuple[int, list[dict[str, str]], str]:
@@ -144,3 +150,36 @@ async def test_doctor_names_a_workflow_whose_workflow_task_keeps_failing(
     assert (
         f"{workflow_id} (DoctorBuggyWorkflow): workflow task failing, attempt " in stuck["detail"]
     )
+
+
+async def test_doctor_names_a_job_on_its_third_attempt(
+    temporal_client: Client, task_queue: str, lanes_env: dict[str, str]
+) -> None:
+    job_id = f"doctor-job-{uuid.uuid4().hex[:8]}"
+    async with running_worker(
+        temporal_client, task_queue=task_queue, activities=[doctor_flaky_job]
+    ):
+        handle = await temporal_client.start_activity(
+            doctor_flaky_job,
+            id=job_id,
+            task_queue=task_queue,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=100), backoff_coefficient=1
+            ),
+        )
+        try:
+            for _ in range(150):
+                if (await handle.describe()).attempt >= 3:
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("the job never reached its third attempt")
+            code, verdicts, err = await doctor("--queue", task_queue, env=lanes_env)
+        finally:
+            await handle.terminate(reason="test over")
+    assert code == 1, err
+    jobs = next(v for v in verdicts if v["check"] == "jobs")
+    assert jobs["status"] == "fail"
+    assert f"{job_id} (doctor_flaky_job on {task_queue}) at attempt " in jobs["detail"]
+    assert "the partner API answers 503" in jobs["detail"]

@@ -9,7 +9,8 @@ One verdict line per check, in the order a person would look:
 4. schedules whose recent runs failed, and schedules paused (with the operator's note);
 5. running workflows whose workflow task keeps failing (a bug or a non-determinism: the run is
    stuck until fixed code is deployed), whose activity is on its Nth attempt, or whose activity
-   has waited long for a worker; running jobs (standalone activities) pending long;
+   has waited long for a worker; running jobs (standalone activities) on their Nth attempt or
+   waiting long for a worker;
 6. the database answers and its schema is at head.
 
 Exit 1 when any check fails; ``--json`` prints the verdicts as a list for scripts.
@@ -109,7 +110,7 @@ async def diagnose(
         verdicts.append(await _queue(client, queue))
     verdicts.extend(await _schedules(client))
     verdicts.append(await _workflows(client, attempts, pending))
-    verdicts.append(await _jobs(client, pending))
+    verdicts.append(await _jobs(client, attempts, pending))
     verdicts.append(await _database())
     return verdicts
 
@@ -228,23 +229,29 @@ async def _workflows(client: Client, attempts: int, pending: timedelta) -> Verdi
     return Verdict("workflows", "ok", f"{running} running, none stuck")
 
 
-async def _jobs(client: Client, pending: timedelta) -> Verdict:
+async def _jobs(client: Client, attempts: int, pending: timedelta) -> Verdict:
     now = datetime.now(UTC)
     running = 0
-    old: list[str] = []
+    problems: list[str] = []
     try:
         async for job in client.list_activities('ExecutionStatus="Running"', limit=200):
             running += 1
-            if now - job.schedule_time >= pending:
-                old.append(f"{job.activity_id} ({job.activity_type} on {job.task_queue})")
+            described = await client.get_activity_handle(
+                job.activity_id, run_id=job.activity_run_id
+            ).describe(include_last_failure=True)
+            what = f"{job.activity_id} ({job.activity_type} on {job.task_queue})"
+            if described.attempt >= attempts:
+                failure = described.raw_info.last_failure.message or "no failure recorded"
+                problems.append(f"{what} at attempt {described.attempt} ({failure})")
+            elif described.last_started_time is None and now - job.schedule_time >= pending:
+                waited = int((now - job.schedule_time).total_seconds())
+                problems.append(f"{what} waiting {waited}s for a worker to start it")
     except RPCError as err:
         return Verdict("jobs", "skip", f"standalone activities not listed: {err.message}")
-    if old:
-        shown = ", ".join(old[:5])
-        return Verdict(
-            "jobs", "warn", f"{len(old)} of {running} running for over {pending}: {shown}"
-        )
-    return Verdict("jobs", "ok", f"{running} running, none pending long")
+    if problems:
+        shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if problems[5:] else "")
+        return Verdict("jobs", "fail", f"{len(problems)} stuck of {running} running: {shown}")
+    return Verdict("jobs", "ok", f"{running} running, none stuck")
 
 
 async def _database() -> Verdict:
