@@ -123,7 +123,8 @@ async def _namespace(client: Client) -> Verdict:
     except RPCError as err:
         return Verdict("namespace", "fail", f"{client.namespace!r}: {err.message}")
     days = ns.config.workflow_execution_retention_ttl.ToTimedelta().days
-    return Verdict("namespace", "ok", f"{client.namespace!r}, retention {days} days")
+    plural = "" if days == 1 else "s"
+    return Verdict("namespace", "ok", f"{client.namespace!r}, retention {days} day{plural}")
 
 
 async def _queue(client: Client, queue: str) -> Verdict:
