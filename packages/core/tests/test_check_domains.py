@@ -91,6 +91,9 @@ def test_one_workflow_per_file_named_after_it(tmp_path: Path) -> None:
     empty.write_text("X = 1\n")
     (finding,) = check_workflow_file(empty)
     assert "no @workflow.defn class in helpers.py" in finding.message
+    private = tmp_path / "_helpers.py"
+    private.write_text("X = 1\n")
+    assert check_workflow_file(private) == []
 
 
 def test_a_workflow_the_domain_does_not_export_is_reported(tmp_path: Path) -> None:
