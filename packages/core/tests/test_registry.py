@@ -115,7 +115,7 @@ def test_a_name_is_declared_once() -> None:
 def test_queue_is_required_outside_a_domain() -> None:
     async def orphan() -> None: ...
 
-    with pytest.raises(ValueError, match="is not a domain package; pass queue="):
+    with pytest.raises(ValueError, match=r"is not an installed domain's package .*; pass queue="):
         activities.defn(orphan)
 
 

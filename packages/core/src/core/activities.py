@@ -36,7 +36,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from core.retry import STANDARD_RETRY, retry_policy
-from core.task_queues import TaskQueue
+from core.task_queues import TaskQueue, queue_of_package
 
 __all__ = [
     "DEFAULT_START_TO_CLOSE",
@@ -335,11 +335,13 @@ def _domain_queue(module: str, where: str) -> str | None:
     top = module.split(".", 1)[0]
     if top == "core":
         return None  # built-ins run on every queue
-    if top == "mail":
-        return TaskQueue.EMAIL.value
-    if top in TaskQueue.__members__.values():
-        return top
-    raise ValueError(f"{where}: no queue given and {top!r} is not a domain package; pass queue=")
+    queue = queue_of_package(top)  # the domain's `lanes.domains` entry point names its queue
+    if queue is None:
+        raise ValueError(
+            f"{where}: no queue given and {top!r} is not an installed domain's package "
+            "(no `lanes.domains` entry point names it); pass queue="
+        )
+    return queue
 
 
 def _origin(f: Callable[..., Any]) -> str:

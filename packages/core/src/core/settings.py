@@ -13,10 +13,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "SettingsError", "settings"]
+__all__ = [
+    "DEFAULT_TEMPORAL_ADDRESS",
+    "LanesSettings",
+    "SettingsError",
+    "settings",
+    "workspace_root",
+]
 
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 """Where clients connect when ``TEMPORAL_ADDRESS`` is unset: the server ``lanes dev`` starts."""
@@ -40,7 +46,10 @@ class LanesSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LANES_", extra="ignore")
 
     home: Path = Path(".lanes")
-    """Where ``lanes dev`` keeps its state (Temporal's database, the SQLite file). Default .lanes"""
+    """Where ``lanes dev`` keeps its state (Temporal's database, the SQLite file). Default: .lanes
+    at the workspace root. A relative path is taken from the workspace root (the nearest folder
+    up from here whose ``pyproject.toml`` declares ``[tool.uv.workspace]``, else the current
+    folder), so ``lanes dev`` run from a subfolder finds the same state."""
 
     health_host: str = "0.0.0.0"  # noqa: S104 - probes come from outside the pod
     """Interface of the health and metrics endpoint. Default: all interfaces."""
@@ -79,6 +88,25 @@ class LanesSettings(BaseSettings):
     Default: 30 min."""
     db_connect_timeout: Seconds = timedelta(seconds=10)
     """How long opening one connection may take. Default: 10 s."""
+
+    @field_validator("home")
+    @classmethod
+    def _from_workspace_root(cls, value: Path) -> Path:
+        return value if value.is_absolute() else workspace_root() / value
+
+
+def workspace_root(start: Path | None = None) -> Path:
+    """The nearest folder from ``start`` (default: the current one) up whose ``pyproject.toml``
+    declares a uv workspace; ``start`` itself when there is none (an installed image)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        try:
+            if "[tool.uv.workspace]" in pyproject.read_text(encoding="utf-8"):
+                return folder
+        except OSError:
+            continue
+    return here
 
 
 class SettingsError(ValueError):

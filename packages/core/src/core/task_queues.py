@@ -1,6 +1,18 @@
-"""The task queues Lanes knows about: one per domain, each served by its own worker."""
+"""Task queues: one per domain, each served by its own worker.
+
+A domain's queue is the name of its ``lanes.domains`` entry point (``email = "mail"``: queue
+``email``, import package ``mail``), so a new domain needs no edit here: :func:`queue_of_package`
+reads it. :class:`TaskQueue` names the queues of the domains this repository ships, for typed
+references in code that knows them.
+"""
 
 from enum import StrEnum
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+__all__ = ["ALL", "TaskQueue", "queue_of_package"]
+
+DOMAINS_ENTRY_POINT = "lanes.domains"
 
 
 class TaskQueue(StrEnum):
@@ -13,4 +25,16 @@ class TaskQueue(StrEnum):
 
 
 ALL: tuple[TaskQueue, ...] = tuple(TaskQueue)
-"""Every queue, in declaration order."""
+"""Every queue of the bundled domains, in declaration order."""
+
+
+def queue_of_package(package: str) -> str | None:
+    """The queue of the installed domain whose import package is ``package`` (its top-level name),
+    or ``None`` when no installed domain has that package."""
+    return _queues_by_package().get(package.split(".", 1)[0])
+
+
+@lru_cache(maxsize=1)
+def _queues_by_package() -> dict[str, str]:
+    # Read once per process: the installed distributions do not change under a running worker.
+    return {ep.value.split(":", 1)[0]: ep.name for ep in entry_points(group=DOMAINS_ENTRY_POINT)}

@@ -15,6 +15,9 @@ from core.cli.check import check_command
 from core.cli.db import db as db_command
 from core.cli.dev import dev_command, worker_command
 from core.cli.dispatch import dispatch_command, ping_command
+from core.cli.doctor import doctor_command
+from core.cli.history import history_group, replay_command
+from core.cli.new import new_group
 from core.cli.plugins import add_plugin_commands
 from core.cli.schedules import schedules_group
 
@@ -37,6 +40,10 @@ for command in (
     dev_command,
     db_command,
     schedules_group,
+    history_group,
+    replay_command,
+    doctor_command,
+    new_group,
 ):
     cli.add_command(command)
 add_plugin_commands(cli)  # domains' own groups (`lanes repos`), by the `lanes.cli` entry point

@@ -141,6 +141,11 @@ class DevServer:
                 f"port {self.port} on {self.ip} is already in use (another `lanes dev`?); "
                 "stop it, pass --port, or set TEMPORAL_ADDRESS to use that server"
             )
+        if self.ui_port is not None and port_in_use(self.ip, self.ui_port):
+            raise DevServerError(
+                f"the Temporal UI port {self.ui_port} on {self.ip} is already in use (another "
+                "`lanes dev`, or another program); stop it or pass --ui-port"
+            )
         if self.db_file is not None:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
         if self.log_file is not None:
@@ -163,7 +168,7 @@ class DevServer:
             if self.process.poll() is not None:
                 raise DevServerError(
                     f"the Temporal dev server exited with code {self.process.returncode}"
-                    + (f"; see {self.log_file}" if self.log_file else "")
+                    + (f": {self._last_log_line()} (see {self.log_file})" if self.log_file else "")
                 )
             try:
                 client = await Client.connect(self.address, namespace=self.namespace)
@@ -179,6 +184,16 @@ class DevServer:
             f"the Temporal dev server did not become ready on {self.address} within "
             f"{timeout:.0f}s: {last_error}"
         )
+
+    def _last_log_line(self) -> str:
+        """The server's last words: why it exited (a port taken, a database it cannot open)."""
+        if self._log is not None:
+            self._log.flush()
+        try:
+            lines = self.log_file.read_text(errors="replace").splitlines() if self.log_file else []
+        except OSError:
+            return "no log"
+        return next((line.strip() for line in reversed(lines) if line.strip()), "no output")
 
     def stop_sync(self, timeout: float = 10.0) -> None:
         """Stop the server by PID: SIGTERM, then SIGKILL after ``timeout`` seconds."""

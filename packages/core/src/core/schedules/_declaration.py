@@ -31,7 +31,7 @@ from temporalio.client import ScheduleOverlapPolicy
 
 from core import activities
 from core.schedules._cron import cron_problem
-from core.task_queues import TaskQueue
+from core.task_queues import queue_of_package
 from core.workflows.single_activity import SingleActivityInput, SingleActivityWorkflow
 
 __all__ = ["ResolvedSchedule", "Schedule", "ScheduleError"]
@@ -277,10 +277,7 @@ def _overlap(schedule_id: str, value: ScheduleOverlapPolicy | str) -> ScheduleOv
 
 
 def _domain_queue(module: str) -> str | None:
-    top = module.split(".", 1)[0]
-    if top == "mail":  # the email domain's import package (`email` is the standard library's)
-        return TaskQueue.EMAIL.value
-    return top if top in TaskQueue.__members__.values() else None
+    return queue_of_package(module)  # from the domain's `lanes.domains` entry point
 
 
 def _seconds(value: timedelta | None) -> float | None:
