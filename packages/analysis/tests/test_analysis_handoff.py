@@ -121,11 +121,11 @@ async def test_the_built_in_analyzer_works_with_nothing_configured(
     assert {a.analyzer for a in analyses.values()} == {"builtin"}
     assert await count(ModelCall) == 0
     # Commit 12 (see analysis_test_git): "docs: change 12", api/0/f12.py, 3 lines;
-    # commit 23: "test: change 23", infra/0/f23.tf, 4 lines.
+    # commit 23: "refactor: change 23", infra/0/f23.tf, 4 lines.
     [twelve] = [a for a in analyses.values() if a.summary == "change 12"]
     assert (twelve.kind, twelve.areas, twelve.languages) == ("docs", ["api"], ["Python"])
     [other] = [a for a in analyses.values() if a.summary == "change 23"]
-    assert (other.kind, other.areas, other.languages) == ("test", ["infra"], ["Terraform"])
+    assert (other.kind, other.areas, other.languages) == ("refactor", ["infra"], ["Terraform"])
     assert (twelve.size, twelve.risk) == ("tiny", "low")
     profiles = await rows(DeveloperProfile)
     assert len(profiles) == AUTHORS
