@@ -7,12 +7,24 @@ import time
 from typing import Any
 
 from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
 
 from analysis.models import CommitAnalysis, DeveloperProfile, ModelCall
 from core import db
 
 FAST_RETRY = {"retry_policy": {"name": "llm", "initial_interval": 1}}
 """LLM_RETRY with a 1 s first backoff: a retry that should not happen would, quickly."""
+
+
+def application_error(err: BaseException) -> ApplicationError:
+    """The activity's own error inside a failed job, whichever way dispatch reports the failure
+    (a workflow failure chain, or a job error carrying ``cause``)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ApplicationError):
+            return seen
+        seen = getattr(seen, "cause", None) or seen.__cause__
+    raise AssertionError(f"no ApplicationError in {err!r}")
 
 
 async def rows(model: Any, *where: Any) -> list[Any]:
@@ -42,4 +54,12 @@ async def settled(repository: str, commits: int, timeout: float = 120.0) -> None
         await asyncio.sleep(0.2)
 
 
-__all__ = ["FAST_RETRY", "CommitAnalysis", "DeveloperProfile", "ModelCall", "count", "rows"]
+__all__ = [
+    "FAST_RETRY",
+    "CommitAnalysis",
+    "DeveloperProfile",
+    "ModelCall",
+    "application_error",
+    "count",
+    "rows",
+]
