@@ -49,3 +49,20 @@ def _no_model_configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     analysis_settings.cache_clear()
     yield
     analysis_settings.cache_clear()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sqlite_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """A migrated SQLite file as ``LANES_DATABASE_URL``: for shell tests, where running on both
+    databases would only double the process start-ups (the database tests cover PostgreSQL)."""
+    from core.db import dispose_engines, migrations
+    from core.settings import settings
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lanes.db'}"
+    await migrations.upgrade(url=url)
+    monkeypatch.setenv("LANES_DATABASE_URL", url)
+    settings.cache_clear()
+    yield url
+    await dispose_engines()
+    monkeypatch.undo()
+    settings.cache_clear()
