@@ -10,6 +10,8 @@ client, and reports:
 
 - commits/s end to end (first dispatch to last result) and the ratio to the ideal
   ``concurrency / latency`` (16 / 0.2 s = 80/s); the target is 0.8x or better;
+- the same ratio for bare httpx requests to the same model at the same concurrency, measured in
+  the same run: the ceiling this machine allows at the moment, and analysis's share of it;
 - the peak model calls the server saw in any one-second window (the per-worker bound at work:
   never above the ideal);
 - tokens per commit, from the usage table;
@@ -32,6 +34,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 from temporalio.client import Client
 
@@ -87,6 +90,24 @@ async def analyse_all(client: Client, queue: str, data: list[CommitData]) -> tup
     return time.perf_counter() - started, sum(r.model_calls for r in results)
 
 
+async def raw_rate(url: str, n: int, concurrency: int) -> float:
+    """Requests/s of bare httpx POSTs to the same loopback model at the same concurrency: what
+    this machine allows right now, with no client library, no Temporal and no database."""
+    limit = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {API_KEY}"}) as http:
+
+        async def one() -> None:
+            async with limit:
+                response = await http.post(
+                    f"{url}/chat/completions", json={"model": "raw", "messages": []}
+                )
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return n / (time.perf_counter() - started)
+
+
 def peak_per_second(times: list[float]) -> int:
     times = sorted(times)
     peak, start = 0, 0
@@ -121,8 +142,12 @@ async def main(n: int, concurrency: int, latency: float) -> None:
 
                 client = await connect(target_host=server.address)
                 queue = f"bench-analysis-{uuid.uuid4().hex[:8]}"
+                raw = await raw_rate(model.url, min(n, 400), concurrency)
+                model.requests.clear()
                 async with running_worker(client, "analysis", task_queue=queue):
+                    cpu = time.process_time()
                     elapsed, calls = await analyse_all(client, queue, data)
+                    cpu = time.process_time() - cpu
                     again, calls_again = await analyse_all(client, queue, data)
         finally:
             await model.stop()
@@ -137,8 +162,16 @@ async def main(n: int, concurrency: int, latency: float) -> None:
     rate = n / elapsed
     print(f"commits analysed: {n} in {elapsed:.1f}s, {calls} model calls")
     print(
+        f"CPU of this process (worker + loopback model): {cpu:.1f}s, "
+        f"{cpu / elapsed:.0%} of one core, {cpu / n * 1000:.1f} ms per commit"
+    )
+    print(
         f"commits/s: {rate:.1f}, ideal {ideal:.0f}/s ({concurrency} / {latency:g}s): "
         f"ratio {rate / ideal:.2f}x (target >= 0.8x)"
+    )
+    print(
+        f"bare httpx to the same model, same concurrency, same run: {raw:.1f} requests/s "
+        f"({raw / ideal:.2f}x ideal); analysis reaches {rate / raw:.2f}x of it"
     )
     print(
         f"peak model calls in any 1 s window: {peak_per_second([r.at for r in model.requests])} "

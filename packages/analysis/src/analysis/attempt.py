@@ -38,6 +38,7 @@ class Progress:
     calls: int = 0
     pending: list[tuple[CommitData, CommitInsight]] = field(default_factory=list)
     pending_calls: list[CallRecord] = field(default_factory=list)
+    _writing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def record(self, call: CallRecord) -> None:
         """Keep a model call for the next flush (the usage table)."""
@@ -45,23 +46,23 @@ class Progress:
         self.pending_calls.append(call)
 
     async def add(self, data: CommitData, insight: CommitInsight, *, flush_at: int = 16) -> None:
-        """Keep an analysis; write when ``flush_at`` are pending."""
+        """Keep an analysis; write when ``flush_at`` are pending and no write is under way
+        (one writer per attempt: concurrent transactions would only queue on the database)."""
         self.pending.append((data, insight))
-        if len(self.pending) >= flush_at:
+        if len(self.pending) >= flush_at and not self._writing.locked():
             await self.flush()
 
     async def flush(self) -> None:
-        """Write what is pending, in one transaction."""
-        analyses, calls = self.pending, self.pending_calls
-        self.pending, self.pending_calls = [], []
-        if not analyses and not calls:
-            return
-        async with db.session() as s:
-            self.analysed += await store.save_commit_analyses(
-                s, analyses, self.analyzer, self.prompt_version
-            )
-            for call in calls:
-                await store.record_call(s, call, self.attempt)
+        """Write everything pending, one transaction at a time."""
+        async with self._writing:
+            while self.pending or self.pending_calls:
+                analyses, calls = self.pending, self.pending_calls
+                self.pending, self.pending_calls = [], []
+                async with db.session() as s:
+                    self.analysed += await store.save_commit_analyses(
+                        s, analyses, self.analyzer, self.prompt_version
+                    )
+                    await store.record_calls(s, calls, self.attempt)
 
     def details(self) -> dict[str, Any]:
         return {"analysed": self.analysed + len(self.pending), "calls": self.calls}

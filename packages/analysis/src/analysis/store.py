@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,7 @@ __all__ = [
     "build_profile",
     "commit_data",
     "receive_commits",
-    "record_call",
+    "record_calls",
     "save_commit_analyses",
     "save_profile",
     "unanalysed",
@@ -105,9 +105,10 @@ async def save_commit_analyses(
     return result.inserted
 
 
-async def record_call(s: AsyncSession, call: CallRecord, attempt: int) -> None:
+async def record_calls(s: AsyncSession, calls: Sequence[CallRecord], attempt: int) -> None:
     """One usage row per model request."""
-    s.add(ModelCall(**vars(call), attempt=attempt))
+    if calls:
+        await s.execute(insert(ModelCall), [{**vars(c), "attempt": attempt} for c in calls])
 
 
 async def unanalysed(

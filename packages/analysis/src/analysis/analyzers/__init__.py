@@ -11,6 +11,11 @@ from __future__ import annotations
 import asyncio
 
 from analysis.analyzers.base import Analyzer, CallRecord, CallRecorder
+from analysis.analyzers.builtin import BuiltinAnalyzer
+
+# At import (worker start), not in the first activity: loading pydantic-ai and the OpenAI SDK
+# takes seconds of CPU that would block the worker's event loop mid-job.
+from analysis.analyzers.llm import LlmAnalyzer
 from analysis.settings import AnalysisSettings, analysis_settings
 
 __all__ = ["Analyzer", "CallRecord", "CallRecorder", "current_analyzer"]
@@ -29,11 +34,6 @@ def current_analyzer() -> Analyzer:
 
 def _build(settings: AnalysisSettings) -> Analyzer:
     if settings.llm_model is None:
-        from analysis.analyzers.builtin import BuiltinAnalyzer
-
         return BuiltinAnalyzer()
-    # Imported here: the built-in path (and every `lanes` command) skips loading the client.
-    from analysis.analyzers.llm import LlmAnalyzer
-
     # Bounds model calls per worker process over all its activities (LANES_ANALYSIS_CONCURRENCY).
     return LlmAnalyzer(settings, asyncio.Semaphore(settings.analysis_concurrency))
