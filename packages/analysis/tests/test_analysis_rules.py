@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,28 @@ def test_the_domains_never_import_each_other(package: str, other: str) -> None:
     assert sources
     offenders = [str(p) for p in sources if pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_a_rate_limit_longer_than_the_cap_ends_the_attempt_with_the_servers_delay() -> None:
+    from pydantic_ai.exceptions import ModelHTTPError
+
+    from analysis.analyzers.llm import LlmAnalyzer
+    from analysis.settings import AnalysisSettings
+
+    analyzer = LlmAnalyzer(
+        AnalysisSettings(llm_model="m", llm_max_rate_limit_wait=60), asyncio.Semaphore(1)
+    )
+    long = ModelHTTPError(429, "m", body="slow down", headers={"Retry-After": "3600"})
+    outcome, error, wait = analyzer.classify(long)
+    assert (outcome, wait, error.type, error.non_retryable) == (
+        "rate_limited",
+        None,
+        "RateLimited",
+        False,
+    )
+    assert error.next_retry_delay == timedelta(hours=1)
+    short = ModelHTTPError(429, "m", headers={"Retry-After": "3"})
+    assert analyzer.classify(short)[2] == 3.0
+    for status, retried in ((500, True), (503, True), (400, False), (403, False), (404, False)):
+        error = analyzer.classify(ModelHTTPError(status, "m"))[1]
+        assert error.non_retryable is not retried, status

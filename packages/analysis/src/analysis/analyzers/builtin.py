@@ -81,9 +81,12 @@ class BuiltinAnalyzer:
         return commit_insight(data)
 
     async def pull_request(self, data: PullRequestData, record: CallRecorder) -> PullRequestInsight:
-        """The pull request's insight from its title and its commits' insights."""
+        """The pull request's insight from its title and its commits' insights (the kind of
+        its title, else its commits' most common kind; the highest risk of its commits)."""
         insights = [commit_insight(c) for c in data.commits]
         kind, _, _ = _kind_of(data.title, [p for c in data.commits for p in c.paths])
+        if kind == "chore" and insights:  # the title says nothing: what its commits mostly are
+            kind = Counter(i.kind for i in insights).most_common(1)[0][0]
         risk: Risk = max((i.risk for i in insights), key=_RISK_ORDER.index, default="low")
         areas = _top(a for i in insights for a in i.areas)
         changed = sum((c.additions or 0) + (c.deletions or 0) for c in data.commits)
