@@ -17,7 +17,7 @@ from analysis.settings import analysis_settings
 from analysis.workflows import AnalyzeRepositoryWorkflow, RebuildProfilesWorkflow
 from analysis.workflows.analyze_repository import AnalyzeRepositoryInput
 from analysis.workflows.rebuild_profiles import RebuildProfilesInput
-from core.dev.testing import running_worker
+from core.dev.testing import replay, running_worker
 from core.dispatch import dispatch_and_wait
 
 REPO = "https://example.com/acme/shop"
@@ -57,7 +57,7 @@ async def test_a_new_analyzer_reanalyses_the_repository_continuing_as_new(
         await dispatch_and_wait("analyze_commits", _commits(25), task_queue=task_queue)
         monkeypatch.setenv("LANES_LLM_MODEL", "fake-model")  # now a model is configured
         analysis_settings.cache_clear()
-        result = await temporal_client.execute_workflow(
+        handle = await temporal_client.start_workflow(
             AnalyzeRepositoryWorkflow.run,
             AnalyzeRepositoryInput(
                 repository=REPO, batch_size=4, continue_as_new_after=10, options=FAST_RETRY
@@ -66,6 +66,9 @@ async def test_a_new_analyzer_reanalyses_the_repository_continuing_as_new(
             task_queue=task_queue,
             execution_timeout=timedelta(seconds=120),
         )
+        result = await handle.result()
+    # Today's code replays the recorded history (the last run: batches, then the child).
+    await replay([await handle.fetch_history()], [AnalyzeRepositoryWorkflow])
 
     assert result.analyzer == "llm:fake-model"
     assert (result.commits, result.analysed, result.model_calls) == (25, 25, 25)

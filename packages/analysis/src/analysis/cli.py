@@ -181,7 +181,7 @@ async def _resolve(s: Any, repository: str) -> str:
     ``file://`` URI), or the unique stored URL ending with it."""
     from sqlalchemy import select
 
-    from analysis.models import AnalyzedCommit
+    from analysis.models import ReceivedCommit
 
     candidates = [repository.rstrip("/")]
     local = _local_uri(repository)
@@ -189,16 +189,16 @@ async def _resolve(s: Any, repository: str) -> str:
         candidates.append(local)
     for candidate in candidates:
         found = await s.scalar(
-            select(AnalyzedCommit.repository).where(AnalyzedCommit.repository == candidate).limit(1)
+            select(ReceivedCommit.repository).where(ReceivedCommit.repository == candidate).limit(1)
         )
         if found:
             return str(found)
     matches = list(
         (
             await s.execute(
-                select(AnalyzedCommit.repository)
+                select(ReceivedCommit.repository)
                 .distinct()
-                .where(AnalyzedCommit.repository.endswith(repository.rstrip("/")))
+                .where(ReceivedCommit.repository.endswith(repository.rstrip("/")))
                 .limit(5)
             )
         ).scalars()

@@ -25,15 +25,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import Base
 
 __all__ = [
-    "AnalyzedCommit",
     "CommitAnalysis",
     "DeveloperProfile",
     "ModelCall",
     "PullRequestAnalysis",
+    "ReceivedCommit",
 ]
 
 
-class AnalyzedCommit(Base):
+class ReceivedCommit(Base):
     """A commit's facts as analysis received them."""
 
     __tablename__ = "analysis_commits"

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analysis.analyzers.base import CallRecord
-from analysis.models import AnalyzedCommit, CommitAnalysis, DeveloperProfile, ModelCall
+from analysis.models import CommitAnalysis, DeveloperProfile, ModelCall, ReceivedCommit
 from analysis.schema import CommitData, CommitInsight
 from core.db import upsert
 
@@ -48,7 +48,7 @@ async def receive_commits(s: AsyncSession, commits: Sequence[CommitData]) -> int
         }
         for c in commits
     ]
-    result = await upsert(s, AnalyzedCommit, rows, key=["repository", "sha"], update=())
+    result = await upsert(s, ReceivedCommit, rows, key=["repository", "sha"], update=())
     return result.inserted
 
 
@@ -119,30 +119,30 @@ async def unanalysed(
     *,
     after_id: int,
     limit: int,
-) -> list[AnalyzedCommit]:
+) -> list[ReceivedCommit]:
     """Received commits of ``repository`` with no analysis by this analyzer and prompt version,
     by id after ``after_id`` (keyset paging)."""
     done = and_(
-        CommitAnalysis.repository == AnalyzedCommit.repository,
-        CommitAnalysis.sha == AnalyzedCommit.sha,
+        CommitAnalysis.repository == ReceivedCommit.repository,
+        CommitAnalysis.sha == ReceivedCommit.sha,
         CommitAnalysis.analyzer == analyzer,
         CommitAnalysis.prompt_version == prompt_version,
     )
     query = (
-        select(AnalyzedCommit)
+        select(ReceivedCommit)
         .outerjoin(CommitAnalysis, done)
         .where(
-            AnalyzedCommit.repository == repository,
-            AnalyzedCommit.id > after_id,
+            ReceivedCommit.repository == repository,
+            ReceivedCommit.id > after_id,
             CommitAnalysis.id.is_(None),
         )
-        .order_by(AnalyzedCommit.id)
+        .order_by(ReceivedCommit.id)
         .limit(limit)
     )
     return list((await s.execute(query)).scalars())
 
 
-def commit_data(row: AnalyzedCommit) -> CommitData:
+def commit_data(row: ReceivedCommit) -> CommitData:
     """A stored commit as analysis input."""
     authored = aware(row.authored_at)
     assert authored is not None
@@ -184,9 +184,9 @@ async def build_profile(s: AsyncSession, author_email: str) -> dict[str, Any] | 
     if not latest:
         return None
     name = await s.scalar(
-        select(AnalyzedCommit.author_name)
-        .where(AnalyzedCommit.author_email == author_email)
-        .order_by(AnalyzedCommit.authored_at.desc())
+        select(ReceivedCommit.author_name)
+        .where(ReceivedCommit.author_email == author_email)
+        .order_by(ReceivedCommit.authored_at.desc())
         .limit(1)
     )
     rows = list(latest.values())

@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 from analysis import store
 from analysis.analyzers import Analyzer, current_analyzer
 from analysis.attempt import Progress, heartbeating
-from analysis.models import AnalyzedCommit
+from analysis.models import ReceivedCommit
 from analysis.schema import CommitData
 from core import activities, db
 
@@ -91,7 +91,7 @@ async def analyze_stored_commits(input: AnalyzeStoredCommitsInput) -> AnalyzeCom
     """Analyse commits analysis holds already, by id."""
     async with db.session() as s:
         rows = (
-            await s.execute(select(AnalyzedCommit).where(AnalyzedCommit.id.in_(input.ids)))
+            await s.execute(select(ReceivedCommit).where(ReceivedCommit.id.in_(input.ids)))
         ).scalars()
         commits = [store.commit_data(r) for r in rows]
     return await analyse(commits, rebuild_profiles=input.rebuild_profiles)
