@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from analysis_test_llm import FakeModel
 from analysis_test_support import ModelCall, rows
@@ -11,6 +14,8 @@ from temporalio.client import Client
 from analysis.activities.pull_requests import PullRequestResult
 from analysis.models import PullRequestAnalysis
 from analysis.schema import CommitData, PullRequestData
+from analysis.workflows import ReviewPullRequestWorkflow
+from analysis.workflows.review_pull_request import ReviewRequest, Verdict
 from core.dev.testing import running_worker
 from core.dispatch import dispatch_and_wait
 
@@ -80,3 +85,38 @@ async def test_the_built_in_rules_read_a_pull_request_from_its_commits(
     assert (result.insight.kind, result.insight.risk) == ("feat", "high")  # a migration
     assert result.insight.areas == ["billing", "db"]
     assert result.insight.summary == "Invoices as PDF — 1 commits, 320 lines"
+
+
+async def test_a_review_waits_for_a_persons_verdict_or_times_out(
+    temporal_client: Client, task_queue: str, lanes_database: str
+) -> None:
+    async with running_worker(temporal_client, "analysis", task_queue=task_queue):
+        handle = await temporal_client.start_workflow(
+            ReviewPullRequestWorkflow.run,
+            ReviewRequest(pull_request=_pull("rev-1")),
+            id=f"test-review-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+        analysis = await _query_until_analysed(handle)
+        verdict = Verdict(approved=False, reviewer="ada")
+        await handle.signal(ReviewPullRequestWorkflow.verdict, verdict)
+        decided = await handle.result()
+
+        forgotten = await temporal_client.execute_workflow(
+            ReviewPullRequestWorkflow.run,
+            ReviewRequest(pull_request=_pull("rev-2"), review_timeout=timedelta(seconds=1)),
+            id=f"test-review-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+    assert analysis.insight.risk == "high"  # what the reviewer saw while it waited
+    assert (decided.outcome, decided.verdict) == ("changes_requested", verdict)
+    assert (forgotten.outcome, forgotten.verdict) == ("timed_out", None)
+
+
+async def _query_until_analysed(handle: Any) -> PullRequestResult:
+    for _ in range(300):
+        result = await handle.query(ReviewPullRequestWorkflow.status)
+        if result is not None:
+            return PullRequestResult.model_validate(result)
+        await asyncio.sleep(0.1)
+    raise AssertionError("the review never showed its analysis")

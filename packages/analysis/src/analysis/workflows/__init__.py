@@ -2,5 +2,6 @@
 
 from analysis.workflows.analyze_repository import AnalyzeRepositoryWorkflow
 from analysis.workflows.rebuild_profiles import RebuildProfilesWorkflow
+from analysis.workflows.review_pull_request import ReviewPullRequestWorkflow
 
-__all__ = ["AnalyzeRepositoryWorkflow", "RebuildProfilesWorkflow"]
+__all__ = ["AnalyzeRepositoryWorkflow", "RebuildProfilesWorkflow", "ReviewPullRequestWorkflow"]
