@@ -20,6 +20,8 @@ from sync.settings import SyncSettings
 __all__ = ["ANALYSIS_ACTIVITY", "hand_off"]
 
 ANALYSIS_ACTIVITY = "analyze_commits"
+_MAX_MESSAGE = 4000
+_MAX_PATHS = 200
 
 
 async def hand_off(
@@ -48,8 +50,10 @@ def _facts(repository: str, commit: dict[str, Any]) -> dict[str, Any]:
         "author_name": commit["author_name"],
         "author_email": commit["author_email"] or commit["author_name"] or "unknown",
         "authored_at": commit["authored_at"].isoformat(),
-        "message": commit["message"],
-        "paths": commit.get("paths", []),
+        # Bounded, so a batch stays far below the server's payload limit whatever the history
+        # holds (analysis reads no more than this either).
+        "message": commit["message"][:_MAX_MESSAGE],
+        "paths": commit.get("paths", [])[:_MAX_PATHS],
         "additions": commit.get("additions"),
         "deletions": commit.get("deletions"),
         "files_changed": commit.get("files_changed"),
