@@ -3,8 +3,9 @@
     uv run python -m bench.analysis [--commits 1000] [--concurrency 16] [--latency 0.2] [--quick]
 
 Starts its own Temporal dev server (stopped by PID at the end), the analysis tests' loopback
-OpenAI-compatible server (every answer delayed by ``--latency``) and an analysis worker in this
-process with ``LANES_ANALYSIS_CONCURRENCY=--concurrency``, against a fresh SQLite file. It
+OpenAI-compatible server in a process of its own (every answer delayed by ``--latency``; stopped
+by PID) and an analysis worker in this process with ``LANES_ANALYSIS_CONCURRENCY=--concurrency``,
+against a fresh SQLite file. It
 dispatches ``analyze_commits`` jobs of 50 commits each, all at once, through the real pydantic-ai
 client, and reports:
 
@@ -53,7 +54,9 @@ from core.worker import exit_process
 
 # The loopback model the tests use: one source of truth for what the "model" answers.
 sys.path.insert(0, str(Path(__file__).parents[1] / "packages" / "analysis" / "tests"))
-from analysis_test_llm import API_KEY, FakeModel  # type: ignore[import-not-found]  # tests folder
+from analysis_test_llm import API_KEY  # type: ignore[import-not-found]  # tests folder
+
+TESTS = Path(__file__).parents[1] / "packages" / "analysis" / "tests"
 
 BATCH = 50
 
@@ -118,16 +121,35 @@ def peak_per_second(times: list[float]) -> int:
     return peak
 
 
+async def start_model(latency: float) -> tuple[asyncio.subprocess.Process, str]:
+    """The loopback model in a process of its own, as a real provider is: its CPU is not the
+    worker's."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(TESTS / "analysis_test_llm.py"), str(latency),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    url = (await asyncio.wait_for(process.stdout.readline(), 60)).decode().strip()
+    if not url.startswith("http"):
+        raise SystemExit(f"the loopback model did not start (exit {await process.wait()})")
+    return process, url
+
+
+async def request_times(url: str) -> list[float]:
+    async with httpx.AsyncClient() as http:
+        stats = (await http.get(url.removesuffix("/v1") + "/stats")).json()
+    return [float(t) for t in stats["at"]]
+
+
 async def main(n: int, concurrency: int, latency: float) -> None:
     configure_logging(fmt="json", level="WARNING")
-    model = FakeModel(delay=latency)
-    await model.start()
+    model, model_url = await start_model(latency)
     with tempfile.TemporaryDirectory(prefix="lanes-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         os.environ.update(
             LANES_DATABASE_URL=url,
             LANES_LLM_MODEL="bench-model",
-            LANES_LLM_BASE_URL=model.url,
+            LANES_LLM_BASE_URL=model_url,
             LANES_LLM_API_KEY=API_KEY,
             LANES_ANALYSIS_CONCURRENCY=str(concurrency),
         )
@@ -142,15 +164,17 @@ async def main(n: int, concurrency: int, latency: float) -> None:
 
                 client = await connect(target_host=server.address)
                 queue = f"bench-analysis-{uuid.uuid4().hex[:8]}"
-                raw = await raw_rate(model.url, min(n, 400), concurrency)
-                model.requests.clear()
+                raw = await raw_rate(model_url, min(n, 400), concurrency)
+                raw_requests = len(await request_times(model_url))
                 async with running_worker(client, "analysis", task_queue=queue):
                     cpu = time.process_time()
                     elapsed, calls = await analyse_all(client, queue, data)
                     cpu = time.process_time() - cpu
+                    times = (await request_times(model_url))[raw_requests:]
                     again, calls_again = await analyse_all(client, queue, data)
         finally:
-            await model.stop()
+            model.kill()
+            await model.wait()
         async with db.session() as s:
             tokens = (
                 await s.execute(
@@ -162,7 +186,7 @@ async def main(n: int, concurrency: int, latency: float) -> None:
     rate = n / elapsed
     print(f"commits analysed: {n} in {elapsed:.1f}s, {calls} model calls")
     print(
-        f"CPU of this process (worker + loopback model): {cpu:.1f}s, "
+        f"CPU of the worker process: {cpu:.1f}s, "
         f"{cpu / elapsed:.0%} of one core, {cpu / n * 1000:.1f} ms per commit"
     )
     print(
@@ -174,7 +198,7 @@ async def main(n: int, concurrency: int, latency: float) -> None:
         f"({raw / ideal:.2f}x ideal); analysis reaches {rate / raw:.2f}x of it"
     )
     print(
-        f"peak model calls in any 1 s window: {peak_per_second([r.at for r in model.requests])} "
+        f"peak model calls in any 1 s window: {peak_per_second(times)} "
         f"(bound per worker: {ideal:.0f})"
     )
     print(f"tokens per commit: {(tokens[0] or 0) / n:.0f} in, {(tokens[1] or 0) / n:.0f} out")

@@ -62,6 +62,7 @@ class FakeModel:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -90,6 +91,10 @@ class FakeModel:
         if self.invalid_always:
             return self._seen(body, self._completion(body, {"kind": "nonsense"}))
         return self._seen(body, self._completion(body, self._answer_for(body)))
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        """What a process that runs this server elsewhere needs: when each request came."""
+        return web.json_response({"calls": self.calls, "at": [r.at for r in self.requests]})
 
     def _answer_for(self, body: dict[str, Any]) -> dict[str, Any]:
         tool = _output_tool(body)
@@ -157,3 +162,18 @@ def _user_text(body: dict[str, Any]) -> str:
 
 def _error(message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+
+
+async def _serve(delay: float) -> None:
+    model = FakeModel(delay=delay)
+    await model.start()
+    print(model.url, flush=True)
+    await asyncio.Event().wait()  # until killed
+
+
+if __name__ == "__main__":
+    # `python analysis_test_llm.py DELAY`: serve in a process of its own (the bench), print the
+    # base URL, run until killed.
+    import sys
+
+    asyncio.run(_serve(float(sys.argv[1])))
