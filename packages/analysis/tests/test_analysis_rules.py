@@ -109,3 +109,10 @@ def test_a_rate_limit_longer_than_the_cap_ends_the_attempt_with_the_servers_dela
     for status, retried in ((500, True), (503, True), (400, False), (403, False), (404, False)):
         error = analyzer.classify(ModelHTTPError(status, "m"))[1]
         assert error.non_retryable is not retried, status
+
+
+def test_sync_hands_over_the_paths_git_reports_renames_as_their_new_path() -> None:
+    from sync.sources.git import numstat_paths  # tests may use both domains; src never does
+
+    text = "3\t1\tsrc/a.py\n-\t-\tlogo.png\n0\t7\told => new.txt\n1\t1\tpkg/{old => new}/m.py\n\n"
+    assert numstat_paths(text) == ["src/a.py", "logo.png", "new.txt", "pkg/new/m.py"]

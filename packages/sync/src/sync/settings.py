@@ -36,9 +36,9 @@ class SyncSettings(BaseSettings):
     sync_batch_size: int = Field(default=500, ge=1, le=5000)
     """Commits written (and one heartbeat sent) per batch. Default: 500."""
     sync_analysis: bool = True
-    """Hand the commits of every batch that inserted commits to the analysis domain
-    (``analyze_commits`` on queue ``analysis``, by name: no import between the domains).
-    Default: on."""
+    """Hand the commits of every batch that inserted commits (every batch of a full sync or of a
+    retried attempt) to the analysis domain (``analyze_commits``, by name: no import between
+    the domains). Default: on."""
     sync_analysis_batch_size: int = Field(default=50, ge=1, le=500)
     """Commits per ``analyze_commits`` job handed to analysis. Default: 50."""
     sync_analysis_queue: str = "analysis"
