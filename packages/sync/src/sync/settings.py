@@ -35,6 +35,14 @@ class SyncSettings(BaseSettings):
     a longer one ends the attempt with the server's delay as the next retry delay."""
     sync_batch_size: int = Field(default=500, ge=1, le=5000)
     """Commits written (and one heartbeat sent) per batch. Default: 500."""
+    sync_analysis: bool = True
+    """Hand the commits of every batch that inserted commits (every batch of a full sync or of a
+    retried attempt) to the analysis domain (``analyze_commits``, by name: no import between
+    the domains). Default: on."""
+    sync_analysis_batch_size: int = Field(default=50, ge=1, le=500)
+    """Commits per ``analyze_commits`` job handed to analysis. Default: 50."""
+    sync_analysis_queue: str = "analysis"
+    """Queue the hand-off dispatches to. Default: ``analysis``."""
     sync_page_size: int = Field(default=100, ge=1, le=100)
     """Items per API page (``per_page``); GitHub allows at most 100. Default: 100."""
 

@@ -105,7 +105,8 @@ async def write_batch(
         result = await upsert(
             s,
             Commit,
-            [{"repository_id": repository_id, **c} for c in commits],
+            # `paths` rides along for the analysis hand-off; it is not a column.
+            [{"repository_id": repository_id, **_without(c, "paths")} for c in commits],
             key=["repository_id", "sha"],
             update=(),
         )
@@ -119,6 +120,10 @@ async def write_batch(
         )
         pulls_inserted, pulls_updated = result.inserted, result.updated
     return commits_inserted, pulls_inserted, pulls_updated
+
+
+def _without(row: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != key} if key in row else row
 
 
 async def save_repository_state(s: AsyncSession, repository_id: int, cursor: Cursor) -> None:

@@ -32,6 +32,7 @@ from temporalio.exceptions import ApplicationError
 from core import activities, db
 from sync import store
 from sync.errors import GITHUB_SYNC
+from sync.handoff import hand_off
 from sync.settings import sync_settings
 from sync.sources.api import api_batches
 from sync.sources.batch import Batch, Cursor
@@ -118,6 +119,12 @@ async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
                     counts["pulls_updated"] += added[2]
                     cursor = batch.cursor
                     await store.update_run(s, run_key, cursor=cursor, **_count_columns(counts))
+                if settings.sync_analysis and (added[0] or input.full or info.attempt > 1):
+                    # Before the heartbeat, and again on every retry: an attempt that wrote a
+                    # batch and died before handing it over is resumed before that batch, which
+                    # is then handed over (the job ids make a repeat a no-op). A full sync hands
+                    # everything over: analysis's cache makes known commits free.
+                    await hand_off(location.url, batch.commits, settings)
                 heartbeat.cursor = cursor
                 heartbeat()
             requests = api.requests

@@ -16,6 +16,7 @@ yet. When that sha no longer exists (history rewritten) it falls back to a full 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from typing import Any
 from sync.errors import not_found
 from sync.sources.batch import Batch, Cursor
 
-__all__ = ["git_batches", "parse_numstat"]
+__all__ = ["git_batches", "numstat_paths", "parse_numstat"]
 
 _FORMAT = "%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%cI%x1f%B%x1f"
 # Quiet, stable output whatever the user's git config says.
@@ -144,6 +145,8 @@ def _parse(record: bytes) -> dict[str, Any]:
         "files_changed": files,
         "additions": additions,
         "deletions": deletions,
+        # Not a column: handed to analysis (see sync.handoff), dropped before the upsert.
+        "paths": numstat_paths(stats),
     }
 
 
@@ -158,6 +161,23 @@ def parse_numstat(text: str) -> tuple[int, int, int]:
         additions += int(fields[0]) if fields[0].isdigit() else 0
         deletions += int(fields[1]) if fields[1].isdigit() else 0
     return files, additions, deletions
+
+
+_RENAME = re.compile(r"\{[^{}]* => ([^{}]*)\}")
+
+
+def numstat_paths(text: str) -> list[str]:
+    """Paths of ``--numstat`` lines, a rename as its new path (``a/{x => y}/f`` → ``a/y/f``)."""
+    paths = []
+    for line in text.splitlines():
+        fields = line.split("\t", 2)
+        if len(fields) != 3:
+            continue
+        path = _RENAME.sub(r"\1", fields[2])
+        if " => " in path:
+            path = path.split(" => ", 1)[1]
+        paths.append(path.replace("//", "/"))
+    return paths
 
 
 def _utc(iso: str) -> datetime:
