@@ -63,6 +63,11 @@ class LanesSettings(BaseSettings):
     sync_schedules: bool = True
     """Sync each served domain's ``schedules.py`` with the server when a worker starts.
     Default: true."""
+    build_id: str = ""
+    """What this worker's code is called on the server (workflow task events, the UI's worker
+    list): set it to the image tag or git commit. Default: the installed versions of lanes-core
+    and the served domains' distributions. (The SDK's own default hashes the bytecode of every
+    loaded module, which took longer than the rest of a worker's start.)"""
 
     # Database (core.db). A secret: the URL may carry a password, so it never shows in a repr.
     database_url: SecretStr | None = None
