@@ -10,7 +10,3 @@ class TaskQueue(StrEnum):
     ANALYSIS = "analysis"
     EMAIL = "email"
     OPERATIONS = "operations"
-
-
-ALL: tuple[TaskQueue, ...] = tuple(TaskQueue)
-"""Every queue, in declaration order."""
