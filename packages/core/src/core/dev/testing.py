@@ -1,6 +1,7 @@
 """Pytest plugin for Lanes: a real Temporal dev server, fresh task queues, in-process workers.
 
-Loaded automatically wherever ``lanes-core`` and pytest are installed (entry point ``pytest11``).
+Loaded automatically wherever ``lanes-core``, pytest and pytest-asyncio are installed (through
+the ``pytest11`` entry point :mod:`core.dev.pytest_plugin`).
 
 Fixtures:
 
