@@ -11,14 +11,24 @@ return ``None`` and the caller asks Alembic, so the fast path is never the only 
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import importlib.util
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from core import domains
 
-__all__ = ["CORE", "ScriptGraph", "locations", "package_dir", "read_scripts"]
+__all__ = [
+    "CORE",
+    "ScriptGraph",
+    "locations",
+    "package_dir",
+    "read_scripts",
+    "schema_is_current",
+]
 
 CORE = "core"
 """The owner of core's own tables (the idempotency ledger)."""
@@ -105,3 +115,81 @@ def _identifiers(path: Path) -> tuple[str | None, tuple[str, ...]] | None:
     if isinstance(down, list | tuple) and all(isinstance(d, str) for d in down):
         return revision, tuple(down)
     return None
+
+
+def schema_is_current(served: Iterable[str], url: str | None = None) -> bool:
+    """Whether core's and the served domains' heads are all applied and nothing unknown is.
+
+    Answered without SQLAlchemy (the standard library's ``sqlite3``, or one asyncpg query), so a
+    worker whose schema is current loads no database layer at start. ``False`` means "not known to
+    be current": the caller then takes the full path (:func:`core.db.migrations.
+    prepare_worker_schema`), which migrates, refuses, or reports the database unreachable.
+    """
+    where = locations()
+    needed = [CORE, *(d for d in served if d in where and d != CORE)]
+    graph = read_scripts(where)
+    if graph is None:
+        return False
+    applied = _applied_revisions(url)
+    if applied is None:
+        return False
+    heads = [graph.heads[b] for b in needed if b in graph.heads]
+    return all(h in applied for h in heads) and all(r in graph.owners for r in applied)
+
+
+def _applied_revisions(url: str | None) -> tuple[str, ...] | None:
+    from core.settings import settings
+
+    config = settings()
+    if url is None and config.database_url is not None:
+        url = config.database_url.get_secret_value()
+    if url is None:
+        return _sqlite_applied(config.home / "lanes.db")
+    scheme, sep, rest = url.partition("://")
+    driver = scheme.split("+", 1)[0]
+    if not sep:
+        return None
+    if driver == "sqlite":
+        # sqlite:///relative/path or sqlite:////absolute/path, as SQLAlchemy reads them.
+        path = rest.split("?", 1)[0]
+        if not path.startswith("/") or path[1:] in ("", ":memory:"):
+            return None
+        return _sqlite_applied(Path(path[1:]))
+    if driver in ("postgres", "postgresql"):
+        timeout = config.db_connect_timeout.total_seconds()
+        return asyncio.run(_postgres_applied(f"postgresql://{rest}", timeout))
+    return None
+
+
+def _sqlite_applied(path: Path) -> tuple[str, ...] | None:
+    if not path.exists():
+        return ()
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+            if found is None:
+                return ()
+            return tuple(r[0] for r in conn.execute("SELECT version_num FROM alembic_version"))
+    except sqlite3.Error:
+        return None
+
+
+async def _postgres_applied(dsn: str, timeout: float) -> tuple[str, ...] | None:
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+
+    try:
+        conn = await asyncpg.connect(dsn, timeout=timeout)
+    except Exception:  # any failure: let the full path connect and explain it
+        return None
+    try:
+        if await conn.fetchval("SELECT to_regclass('alembic_version')") is None:
+            return ()
+        return tuple(r[0] for r in await conn.fetch("SELECT version_num FROM alembic_version"))
+    except Exception:
+        return None
+    finally:
+        await conn.close()

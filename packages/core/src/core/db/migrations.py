@@ -19,8 +19,10 @@ concurrent ``upgrade`` runs from interleaving.
 - A worker whose domains declare no tables (no ``migrations/versions`` folder) does not touch the
   database at all.
 - Otherwise the database must be at the head of core's branch and of each served domain's. The
-  check reads the scripts' revision ids without importing Alembic (:mod:`core.db._revisions`)
-  and the applied ones with one ``SELECT``; Alembic is loaded only when something must change.
+  worker first asks :func:`core.db._revisions.schema_is_current`, which reads the scripts'
+  revision ids with :mod:`ast` and the applied ones with ``sqlite3`` or one asyncpg query: a
+  current schema costs no SQLAlchemy or Alembic import. Only otherwise does it come here, where
+  Alembic is loaded when something must change.
 - Behind on **SQLite** (the embedded default, one machine): the worker migrates the file itself,
   under a file lock so two workers starting together do not both migrate, so ``uv run
   sync-worker`` works from the first command on a fresh clone.

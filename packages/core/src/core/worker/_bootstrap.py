@@ -270,14 +270,16 @@ def run(
 
 
 def _prepare_schema(loaded: Sequence[Domain]) -> None:
-    from core.db._revisions import locations
+    from core.db._revisions import locations, schema_is_current
 
-    if not any(d.name in locations() for d in loaded):
-        return  # no served domain declares tables: SQLAlchemy is never even imported
+    served = [d.name for d in loaded]
+    if not any(name in locations() for name in served):
+        return  # no served domain declares tables: no database at all
+    if schema_is_current(served):
+        return  # checked without loading SQLAlchemy or Alembic
     from core.db.migrations import prepare_worker_schema
 
-    outcome = prepare_worker_schema([d.name for d in loaded])
-    log.debug("database schema: %s", outcome)
+    log.info("database schema: %s", prepare_worker_schema(served))
 
 
 def run_domain_worker(name: str) -> NoReturn:
