@@ -89,3 +89,25 @@ def test_a_domain_without_tables_starts_without_a_database() -> None:
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+async def test_a_current_schema_is_recognised_without_loading_sqlalchemy(
+    database_url: str,
+) -> None:
+    from core.db._revisions import schema_is_current
+
+    assert not await asyncio.to_thread(schema_is_current, ["sync"], database_url)
+    await migrations.upgrade(url=database_url)
+    assert await asyncio.to_thread(schema_is_current, ["sync"], database_url)
+
+    probe = (
+        "import sys\n"
+        "from core.db._revisions import schema_is_current\n"
+        f"assert schema_is_current(['sync'], {database_url!r})\n"
+        "assert 'sqlalchemy' not in sys.modules and 'alembic' not in sys.modules\n"
+    )
+    done = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(done.communicate(), 60)
+    assert done.returncode == 0, err.decode()

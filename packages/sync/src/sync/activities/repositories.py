@@ -7,19 +7,15 @@ the workflows' hands on it.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import pydantic
+from sqlalchemy import select, update
 
 from core import activities, db
+from sync import store
 from sync.errors import GITHUB_SYNC
+from sync.models import Repository, SyncRun
 from sync.sources.location import locate
-
-if TYPE_CHECKING:
-    from sync.models import Repository
-
-# SQLAlchemy and the models are imported by the activities that use them: a worker waiting for
-# work does not load the database layer (see sync_repository.py).
 
 __all__ = [
     "ListRepositoriesInput",
@@ -64,8 +60,6 @@ class RecordSyncRunInput(pydantic.BaseModel):
 @activities.defn(retry=GITHUB_SYNC, start_to_close=timedelta(seconds=30))
 async def register_repository(input: RegisterRepositoryInput) -> RepositoryInfo:
     """Register a repository (a no-op when it is registered already) and return its row."""
-    from sync import store
-
     location = locate(input.url)
     async with db.session() as s:
         repository = await store.register(s, location)
@@ -75,10 +69,6 @@ async def register_repository(input: RegisterRepositoryInput) -> RepositoryInfo:
 @activities.defn(start_to_close=timedelta(seconds=30))
 async def list_repositories(input: ListRepositoriesInput) -> RepositoryPage:
     """Registered repositories by id, ``limit`` at a time after ``after_id``."""
-    from sqlalchemy import select
-
-    from sync.models import Repository
-
     async with db.session() as s:
         rows = (
             await s.execute(
@@ -96,10 +86,6 @@ async def record_sync_run(input: RecordSyncRunInput) -> bool:
     """Close a sync run the activity could not close itself (it timed out, or its worker died
     on the last attempt). A run already succeeded or failed is left as it is; returns whether
     the row changed."""
-    from sqlalchemy import update
-
-    from sync.models import SyncRun
-
     async with db.session() as s:
         result = await s.execute(
             update(SyncRun)
@@ -110,8 +96,6 @@ async def record_sync_run(input: RecordSyncRunInput) -> bool:
 
 
 def _info(repository: Repository) -> RepositoryInfo:
-    from sync import store
-
     return RepositoryInfo(
         id=repository.id,
         url=repository.url,

@@ -23,25 +23,21 @@ import logging
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import activities, db
+from sync import store
 from sync.errors import GITHUB_SYNC
 from sync.settings import sync_settings
+from sync.sources.api import api_batches
 from sync.sources.batch import Batch, Cursor
 from sync.sources.git import git_batches
+from sync.sources.github import GitHubApi
 from sync.sources.location import Location, locate
-
-if TYPE_CHECKING:
-    from sync.sources.github import GitHubApi
-
-# The database layer (sync.store: SQLAlchemy) and the HTTP client (httpx) are imported inside the
-# functions that use them: a worker that is only waiting for work does not load them (start-up
-# time and memory, bench/startup.py); the first sync pays for the import once.
 
 __all__ = ["SyncRepositoryInput", "SyncRepositoryResult", "sync_repository"]
 
@@ -87,9 +83,6 @@ class SyncRepositoryResult(pydantic.BaseModel):
 )
 async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
     """Sync one repository, resuming from the last heartbeat's cursor on a retry."""
-    from sync import store
-    from sync.sources.github import GitHubApi
-
     info = activity.info()
     location = locate(input.url)
     run_key = input.run_key or _default_run_key(info)
@@ -210,8 +203,6 @@ def _batches(
             resume=resume,
             batch_size=settings.sync_batch_size,
         )
-    from sync.sources.api import api_batches
-
     return api_batches(
         api,
         location.api_url(settings.github_api_url),
@@ -231,8 +222,6 @@ def _count_columns(counts: dict[str, int]) -> dict[str, int]:
 
 
 async def _record_failure(run_key: str, err: BaseException, info: activity.Info) -> None:
-    from sync import store
-
     policy = info.retry_policy
     final = (
         (isinstance(err, ApplicationError) and err.non_retryable)
