@@ -4,7 +4,8 @@ first outcome."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pydantic
 import pytest
@@ -33,19 +34,31 @@ async def test_a_repeated_key_gets_the_first_outcome_and_the_effect_runs_once(
 
 
 async def test_two_racing_claims_run_the_effect_once_and_both_get_its_outcome(
-    migrated_database_url: str,
+    migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The effect finishes only once the second caller has found the key held: the race is
+    # certain, not left to a sleep.
+    second_saw_it_held = asyncio.Event()
+    real_claim = ledger.claim
+
+    async def observed_claim(key: str, **kwargs: Any) -> ledger.Claim:
+        got = await real_claim(key, **kwargs)
+        if not got.acquired and not got.done:
+            second_saw_it_held.set()
+        return got
+
+    monkeypatch.setattr(ledger, "claim", observed_claim)
     calls = 0
 
     async def charge() -> int:
         nonlocal calls
         calls += 1
-        await asyncio.sleep(0.3)  # long enough that the other caller arrives while it runs
+        await second_saw_it_held.wait()
         return 1234
 
     results = await asyncio.gather(
         *(
-            ledger.once("charge:7", charge, wait=timedelta(seconds=10), url=migrated_database_url)
+            ledger.once("charge:7", charge, wait=timedelta(seconds=30), url=migrated_database_url)
             for _ in range(2)
         )
     )
@@ -123,3 +136,40 @@ async def test_without_a_url_the_ledger_uses_lanes_database_url(lanes_database: 
     assert await ledger.once("default-db", effect) == "done"
     claim = await ledger.claim("default-db", url=lanes_database)
     assert (claim.acquired, claim.done, claim.outcome) == (False, True, "done")
+
+
+async def test_an_attempt_whose_claim_was_taken_over_cannot_release_or_record_it(
+    migrated_database_url: str,
+) -> None:
+    url = migrated_database_url
+    slow = await ledger.claim("effect", owner="slow", lease=timedelta(milliseconds=50), url=url)
+    assert slow.acquired
+    await asyncio.sleep(0.2)  # the slow attempt's lease runs out
+    new = await ledger.claim("effect", owner="new", url=url)
+    assert new.acquired
+
+    # The slow attempt ends: its release and its outcome must not touch the new holder's claim.
+    assert await ledger.release("effect", owner="slow", url=url) is False
+    with pytest.raises(ledger.ClaimLost, match="not held by slow"):
+        await ledger.record("effect", "slow outcome", owner="slow", url=url)
+    third = await ledger.claim("effect", owner="third", url=url)
+    assert (third.acquired, third.owner) == (False, "new")
+
+    await ledger.record("effect", "new outcome", owner="new", url=url)
+    done = await ledger.claim("effect", owner="fourth", url=url)
+    assert (done.done, done.outcome) == (True, "new outcome")
+
+
+async def test_leases_run_on_the_database_clock_not_the_workers(
+    migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = migrated_database_url
+    held = await ledger.claim("clock", owner="w1", lease=timedelta(minutes=5), url=url)
+    assert held.acquired and held.lease_until is not None
+    assert abs(held.lease_until - (datetime.now(UTC) + timedelta(minutes=5))) < timedelta(minutes=1)
+
+    # A worker whose clock runs an hour fast must still see the five-minute lease as held.
+    fast = datetime.now(UTC) + timedelta(hours=1)
+    monkeypatch.setattr(ledger, "_now", lambda: fast, raising=False)
+    other = await ledger.claim("clock", owner="w2", url=url)
+    assert (other.acquired, other.owner) == (False, "w1")

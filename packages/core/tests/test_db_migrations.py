@@ -154,3 +154,14 @@ async def test_a_failing_migration_is_one_clear_error(database_url: str, tmp_pat
     failed = r"a migration failed on .*: (incomplete input|syntax error)"  # SQLite | PostgreSQL
     with pytest.raises(migrations.MigrationError, match=failed):
         await migrations.upgrade(url=database_url, where=where)
+
+
+def test_a_domain_s_tables_carry_its_import_package_as_prefix() -> None:
+    from core.db._alembic_env import table_prefix
+
+    # The email domain's package is `mail` (`email` is the standard library's).
+    assert (table_prefix("email"), table_prefix("sync"), table_prefix("core")) == (
+        "mail_",
+        "sync_",
+        "lanes_",
+    )

@@ -119,7 +119,9 @@ async def test_list_pause_unpause_trigger_backfill_delete(
         "allow_all",
     )
     assert backfilled.exit_code == 0, backfilled.output
-    await wait_for_actions(temporal_client, schedule_id, 1 + 3)
+    scheduled = await wait_for_actions(temporal_client, schedule_id, 1 + 3)
+    hour_marks = [start + timedelta(minutes=30) + timedelta(hours=h) for h in range(3)]
+    assert scheduled[-3:] == hour_marks
 
     deleted = await invoke("delete", schedule_id)
     assert deleted.exit_code == 0, deleted.output
@@ -127,14 +129,22 @@ async def test_list_pause_unpause_trigger_backfill_delete(
     assert await describe_or_none(handle) is None
 
 
-async def wait_for_actions(client: Client, schedule_id: str, count: int) -> None:
+async def wait_for_actions(client: Client, schedule_id: str, count: int) -> list[datetime]:
+    """Wait for ``count`` actions in all; returns every action's scheduled time, oldest first."""
     handle = client.get_schedule_handle(schedule_id)
     async with asyncio.timeout(15):
-        while (await handle.describe()).info.num_actions < count:
+        while True:
+            description = await handle.describe()
+            # One snapshot of the scheduler: the actions taken, and its buffer of starts still
+            # due. An empty buffer means nothing asked for is pending, so the count is final.
+            if (
+                description.info.num_actions >= count
+                and description.raw_description.info.buffer_size == 0
+            ):
+                break
             await asyncio.sleep(0.1)
-    # No more than asked for either.
-    await asyncio.sleep(0.5)
-    assert (await handle.describe()).info.num_actions == count
+    assert description.info.num_actions == count  # no more than asked for either
+    return [a.scheduled_at for a in description.info.recent_actions]
 
 
 async def test_sync_plans_then_applies_the_installed_domains_schedules(

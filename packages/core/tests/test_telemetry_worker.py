@@ -5,11 +5,15 @@ log lines, and its ``/metrics``."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -347,3 +351,38 @@ async def test_dispatch_counts_started_and_duplicate_jobs(
     assert await first.result() == 200
     assert count("started") == started + 1
     assert count("duplicate") == duplicate + 1
+
+
+async def test_lanes_dispatch_from_a_shell_is_one_trace_with_the_worker(
+    temporal_server: DevServer, worker: WorkerProcess
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(TEMPORAL_ADDRESS=temporal_server.address, OTEL_TRACES_EXPORTER="console")
+    lanes = str(Path(sys.executable).with_name("lanes"))
+    done = await asyncio.create_subprocess_exec(
+        *(lanes, "dispatch", "lanes.ping", "--queue", "sync", "--wait"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(done.communicate(), 60)
+    assert done.returncode == 0, err.decode()
+    # Spans are one JSON object per line; the command's own output is indented JSON.
+    cli_spans = [json.loads(line) for line in out.decode().splitlines() if line.startswith('{"')]
+    assert cli_spans, f"the CLI printed no spans:\n{out.decode()}"
+    assert {s["resource"]["attributes"]["service.name"] for s in cli_spans} == {"lanes-cli"}
+    trace_ids = {s["context"]["trace_id"] for s in cli_spans}
+    assert len(trace_ids) == 1
+
+    def worker_spans() -> list[dict[str, Any]]:
+        return [s for s in worker.console_spans() if s["context"]["trace_id"] in trace_ids]
+
+    spans = wait_for(
+        lambda: (
+            (s := worker_spans()) and any(x["name"] == "RunActivity:lanes.ping" for x in s) and s
+        ),
+        10,
+        lambda: f"no worker span in trace {trace_ids}: {[s['name'] for s in worker_spans()]}",
+    )
+    run_activity = next(s for s in spans if s["name"] == "RunActivity:lanes.ping")
+    assert run_activity["parent_id"] is not None

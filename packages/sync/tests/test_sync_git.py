@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from core import db
 from core.dev.testing import running_worker
+from sync.activities.sync_repository import SyncRepositoryInput, sync_repository
 from sync.models import Commit, Repository
 
 
@@ -83,3 +85,44 @@ async def test_a_path_that_is_not_a_repository_fails_at_once_with_the_error_reco
     [run] = await runs()
     assert (run.status, run.attempts) == ("failed", 1)
     assert run.error is not None and run.error.startswith("NotFoundError: ")
+
+
+async def test_a_sync_is_one_activity_the_activity_registers_the_repository(
+    temporal_client: Client, task_queue: str, lanes_database: str, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "small", 3)
+    workflow_id = f"test-sync-one-step-{uuid.uuid4().hex[:8]}"
+    async with running_worker(temporal_client, "sync", task_queue=task_queue):
+        result = await run_sync(temporal_client, task_queue, str(repo), workflow_id=workflow_id)
+    assert result.commits_inserted == 3
+
+    history = await temporal_client.get_workflow_handle(workflow_id).fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled == ["sync_repository"]
+    async with db.session() as s:
+        stored = (await s.execute(select(Repository))).scalar_one()
+    assert stored.id == result.repository_id
+
+
+async def test_a_standalone_sync_job_keys_its_run_by_the_activity(
+    temporal_client: Client, task_queue: str, lanes_database: str, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "alone", 2)
+    job_id = f"test-sync-alone-{uuid.uuid4().hex[:8]}"
+    async with running_worker(temporal_client, "sync", task_queue=task_queue):
+        handle = await temporal_client.start_activity(
+            sync_repository,
+            SyncRepositoryInput(url=str(repo)),
+            id=job_id,
+            task_queue=task_queue,
+            start_to_close_timeout=timedelta(seconds=60),
+        )
+        result = await handle.result()
+    assert result.commits_inserted == 2
+    (run,) = await runs(result.repository_id)
+    assert run.run_key.startswith(f"activity/{job_id}/")
+    assert "None" not in run.run_key

@@ -9,7 +9,6 @@ the code that raises their errors.
 from __future__ import annotations
 
 from datetime import timedelta
-from types import MappingProxyType
 
 from temporalio.common import RetryPolicy
 
@@ -44,9 +43,6 @@ _POLICIES: dict[str, RetryPolicy] = {
     "llm": LLM_RETRY,
     "webhook": WEBHOOK_RETRY,
 }
-
-POLICIES = MappingProxyType(_POLICIES)
-"""Read-only view of every named policy, by name."""
 
 
 def register_retry_policy(name: str, policy: RetryPolicy) -> RetryPolicy:

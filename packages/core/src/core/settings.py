@@ -4,6 +4,10 @@ Lanes' own settings use the ``LANES_`` prefix (``LANES_HEALTH_PORT=9000``). The 
 is not here: the SDK's own environment config reads it (``TEMPORAL_ADDRESS``,
 ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, ``TEMPORAL_TLS_*``, ``TEMPORAL_PROFILE`` and the
 ``temporal.toml`` file), so Lanes, the ``temporal`` CLI and other SDK clients agree on one server.
+
+Every ``LANES_*`` variable is a field of a settings class: core's below, a domain's in its own
+``settings.py``. :func:`load_settings` reads any of them and turns a bad value into one
+:class:`SettingsError` line naming the variable, the value and what it should be.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,10 +23,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "DEFAULT_TEMPORAL_ADDRESS",
     "LanesSettings",
+    "Seconds",
     "SettingsError",
+    "load_settings",
     "settings",
     "workspace_root",
 ]
+
+S = TypeVar("S", bound=BaseSettings)
 
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 """Where clients connect when ``TEMPORAL_ADDRESS`` is unset: the server ``lanes dev`` starts."""
@@ -38,6 +46,13 @@ def _seconds(value: Any) -> Any:
 
 Seconds = Annotated[timedelta, BeforeValidator(_seconds)]
 """A duration setting given in seconds (``30``) or ISO 8601 (``PT30S``)."""
+
+
+def _word(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
 class LanesSettings(BaseSettings):
@@ -72,6 +87,17 @@ class LanesSettings(BaseSettings):
     sync_schedules: bool = True
     """Sync each served domain's ``schedules.py`` with the server when a worker starts.
     Default: true."""
+    build_id: str = ""
+    """What this worker's code is called on the server (workflow task events, the UI's worker
+    list): set it to the image tag or git commit. Default: the installed versions of lanes-core
+    and the served domains' distributions. (The SDK's own default hashes the bytecode of every
+    loaded module, which took longer than the rest of a worker's start.)"""
+
+    log_level: Annotated[LogLevel, BeforeValidator(_word)] = "info"
+    """Lowest level logged: debug, info, warning, error or critical (any case). Default: info."""
+    log_format: Annotated[Literal["auto", "json", "console"], BeforeValidator(_word)] = "auto"
+    """``json`` lines, coloured ``console`` lines, or ``auto``: console on a terminal, JSON
+    otherwise. Default: auto."""
 
     # Database (core.db). A secret: the URL may carry a password, so it never shows in a repr.
     database_url: SecretStr | None = None
@@ -113,14 +139,23 @@ class SettingsError(ValueError):
     """A ``LANES_*`` variable holds a value Lanes cannot use."""
 
 
+def load_settings(cls: type[S], what: str = "settings") -> S:
+    """Read ``cls`` from the environment; a bad value is a :class:`SettingsError` saying which."""
+    try:
+        return cls()
+    except ValidationError as err:
+        prefix = str(cls.model_config.get("env_prefix") or "")
+        problems = []
+        for e in err.errors():
+            name = "_".join(str(p) for p in e["loc"])
+            field = cls.model_fields.get(str(e["loc"][0])) if e["loc"] else None
+            secret = field is not None and "SecretStr" in repr(field.annotation)
+            shown = "(hidden)" if secret else repr(e.get("input"))
+            problems.append(f"{prefix}{name.upper()}={shown}: {e['msg']}")
+        raise SettingsError(f"invalid {what}: {'; '.join(problems)}") from None
+
+
 @lru_cache(maxsize=1)
 def settings() -> LanesSettings:
     """The process's settings, read once from the environment."""
-    try:
-        return LanesSettings()
-    except ValidationError as err:
-        problems = "; ".join(
-            f"LANES_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
-            for e in err.errors()
-        )
-        raise SettingsError(f"invalid settings: {problems}") from None
+    return load_settings(LanesSettings)

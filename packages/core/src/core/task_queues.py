@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-__all__ = ["ALL", "TaskQueue", "queue_of_package"]
+__all__ = ["TaskQueue", "queue_of_package"]
 
 DOMAINS_ENTRY_POINT = "lanes.domains"
 
@@ -22,10 +22,6 @@ class TaskQueue(StrEnum):
     ANALYSIS = "analysis"
     EMAIL = "email"
     OPERATIONS = "operations"
-
-
-ALL: tuple[TaskQueue, ...] = tuple(TaskQueue)
-"""Every queue of the bundled domains, in declaration order."""
 
 
 def queue_of_package(package: str) -> str | None:

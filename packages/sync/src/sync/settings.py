@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.settings import Seconds, SettingsError
+from core.settings import Seconds, load_settings
 
 __all__ = ["SyncSettings", "sync_settings"]
 
@@ -50,11 +50,4 @@ class SyncSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def sync_settings() -> SyncSettings:
     """The process's sync settings, read once from the environment."""
-    try:
-        return SyncSettings()
-    except ValidationError as err:
-        problems = "; ".join(
-            f"LANES_{'_'.join(str(p) for p in e['loc']).upper()}={e.get('input')!r}: {e['msg']}"
-            for e in err.errors()
-        )
-        raise SettingsError(f"invalid sync settings: {problems}") from None
+    return load_settings(SyncSettings, "sync settings")

@@ -3,6 +3,10 @@
 Every failure a person can cause (server unreachable, unknown activity, bad JSON, a port in use)
 ends in one line on stderr that says what was wrong and what to do, and a non-zero exit: 1 for a
 failure of the work or the environment, 2 for a wrong command line.
+
+Tracing: every command honours the ``OTEL_*`` variables like a worker does (service
+``lanes-cli``), so a job dispatched from a shell is one trace with the worker's spans. ``lanes dev``
+and ``lanes worker`` configure telemetry themselves, under their own service names.
 """
 
 from __future__ import annotations
@@ -26,10 +30,25 @@ __all__ = ["main"]
 T = TypeVar("T")
 
 
+_CONFIGURE_THEMSELVES = frozenset({"dev", "worker"})
+"""Commands that run workers and call ``telemetry.configure`` with their own service name."""
+
+
 @click.group()
 @click.version_option(package_name="lanes-core")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Lanes: durable background work on Temporal."""
+    if ctx.invoked_subcommand not in _CONFIGURE_THEMSELVES:
+        from core.cli.support import LanesError
+        from core.telemetry import TelemetryConfigError, configure_tracing
+
+        try:
+            # Before any client connects: the client adds the tracing interceptor only when a
+            # tracer provider is installed (core.telemetry.client_options).
+            configure_tracing("lanes-cli")
+        except TelemetryConfigError as err:
+            raise LanesError(str(err)) from None
 
 
 for command in (

@@ -3,7 +3,12 @@
 ``lanes db revision --domain D`` autogenerates against the metadata of every owner's models but
 writes only D's tables: a table belongs to the owner named in its ``info["domain"]``, else to the
 domain whose package declares its mapped class; a table that is in the database but in no model
-belongs to D only when its name carries D's prefix (``sync_``).
+belongs to D only when its name carries D's prefix.
+
+**Table prefixes.** A domain's tables start with its *import package* name and ``_``: ``sync_``,
+``mail_`` for the email domain (its package is ``mail``; ``email`` is the standard library's),
+``analysis_``, ``operations_``. Core's start with ``lanes_``. The package, not the domain name,
+because it is what the models' module paths and the code already say.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from sqlalchemy import Connection, MetaData, Table
 from core import domains
 from core.db.base import Base
 
-__all__ = ["run_migrations", "table_owner", "target_metadata"]
+__all__ = ["run_migrations", "table_owner", "table_prefix", "target_metadata"]
 
 CORE = "core"
 
@@ -52,6 +57,13 @@ def table_owner(table: Table) -> str | None:
     return None
 
 
+def table_prefix(owner: str) -> str:
+    """The prefix of ``owner``'s table names (see the module docs): ``mail_`` for ``email``."""
+    if owner == CORE:
+        return "lanes_"
+    return f"{domains.installed().get(owner, owner)}_"
+
+
 def run_migrations(context: Any) -> None:
     """The body of ``env.py``: migrate on the connection :func:`_run` passed in."""
     config = context.config
@@ -65,7 +77,7 @@ def run_migrations(context: Any) -> None:
             return True
         if reflected and other is None:
             # In the database but in no model: the owner's only if it carries the owner's prefix.
-            return bool(name and name.startswith(f"{only}_"))
+            return bool(name and name.startswith(table_prefix(only)))
         return bool(table_owner(obj if not reflected else other) == only)
 
     context.configure(

@@ -7,6 +7,10 @@ claims a key first; the database's primary key decides who wins, never a read-th
 
 - The first caller **claims** the key (``INSERT ... ON CONFLICT DO NOTHING``; the row it inserted
   is the proof), runs the effect and **records** its outcome (JSON) in the same row.
+- Every claim has an **owner** (the activity attempt plus a random suffix). ``record`` and
+  ``release`` change the row only while that owner still holds it: an attempt whose lease expired
+  and was taken over can neither release the new holder's claim (which would let a third caller
+  run the effect alongside it) nor overwrite its outcome; it gets :class:`ClaimLost`.
 - A later caller with the same key gets the recorded outcome back and the effect does not run.
 - A caller that races the first while the effect is still running waits up to ``wait`` for the
   outcome, then raises :class:`ClaimHeld` — retryable, so the activity's next attempt finds the
@@ -18,6 +22,9 @@ claims a key first; the database's primary key decides who wins, never a read-th
   dead worker's fate is unknown), so choose a lease longer than the effect can take. The same
   holds when the effect ran but recording its outcome failed (the database went away in
   between): the key stays held until the lease expires, and the effect may then run again.
+- Lease times come from the **database's clock** (``clock_timestamp()`` on PostgreSQL,
+  ``strftime('%f', 'now')`` on SQLite), never a worker's: two workers whose clocks disagree still
+  agree on when a lease has expired.
 
 The table is core's (``lanes_idempotency``, created by core's migration); each step commits at
 once in its own short transaction so racing workers see it.
@@ -27,17 +34,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import pydantic_core
-from sqlalchemy import JSON, DateTime, String, Table, delete, select, update
+from sqlalchemy import JSON, DateTime, String, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 from temporalio import activity
 
 from core.activities import type_adapter
@@ -45,7 +54,16 @@ from core.db.base import Base
 from core.db.engine import get_engine, translate_errors
 from core.db.errors import DatabaseError
 
-__all__ = ["Claim", "ClaimHeld", "IdempotencyRecord", "claim", "once", "record", "release"]
+__all__ = [
+    "Claim",
+    "ClaimHeld",
+    "ClaimLost",
+    "IdempotencyRecord",
+    "claim",
+    "once",
+    "record",
+    "release",
+]
 
 T = TypeVar("T")
 
@@ -74,13 +92,18 @@ class ClaimHeld(DatabaseError, RuntimeError):
     """Another attempt holds the key and has not recorded an outcome yet; retry later."""
 
 
+class ClaimLost(DatabaseError, RuntimeError):
+    """This caller's claim expired and another took the key over (or it was never claimed)."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """The answer to :func:`claim`."""
 
     key: str
     acquired: bool
-    """This caller owns the key: run the effect, then :func:`record` (or :func:`release`)."""
+    """This caller owns the key: run the effect, then :func:`record` (or :func:`release`) with
+    ``owner=claim.owner``."""
     done: bool = False
     """The effect already ran; ``outcome`` is what it recorded."""
     outcome: Any = None
@@ -102,11 +125,11 @@ async def claim(
     owner = owner or _default_owner()
     with translate_errors(engine.url, database_only=True):
         for _ in range(3):  # a claim released between our steps: look again
-            now = _now()
-            if await _insert(engine, key, owner, now, now + lease):
-                return Claim(key, acquired=True, owner=owner, lease_until=now + lease)
-            if await _take_over_expired(engine, key, owner, now, now + lease):
-                return Claim(key, acquired=True, owner=owner, lease_until=now + lease)
+            lease_until = await _insert(engine, key, owner, lease)
+            if lease_until is None:
+                lease_until = await _take_over_expired(engine, key, owner, lease)
+            if lease_until is not None:
+                return Claim(key, acquired=True, owner=owner, lease_until=_aware(lease_until))
             async with engine.connect() as conn:
                 row = (await conn.execute(select(TABLE).where(TABLE.c.key == key))).one_or_none()
             if row is not None:
@@ -121,27 +144,39 @@ async def claim(
     raise ClaimHeld(f"idempotency key {key!r} keeps changing hands; retry later")
 
 
-async def record(key: str, outcome: Any, *, url: str | URL | None = None) -> None:
-    """Record ``outcome`` (JSON-able) for a key this caller claimed."""
+async def record(key: str, outcome: Any, *, owner: str, url: str | URL | None = None) -> None:
+    """Record ``outcome`` (JSON-able) for a key ``owner`` still holds; else :class:`ClaimLost`."""
     engine = get_engine(url)
     value = pydantic_core.to_jsonable_python(outcome)
     with translate_errors(engine.url, database_only=True):
         async with engine.begin() as conn:
             result = await conn.execute(
                 update(TABLE)
-                .where(TABLE.c.key == key, TABLE.c.state == CLAIMED)
-                .values(state=DONE, outcome=value, completed_at=_now())
+                .where(TABLE.c.key == key, TABLE.c.state == CLAIMED, TABLE.c.owner == owner)
+                .values(state=DONE, outcome=value, completed_at=_db_time(engine))
             )
     if result.rowcount != 1:
-        raise LookupError(f"idempotency key {key!r} is not claimed; call claim() first")
+        raise ClaimLost(
+            f"idempotency key {key!r} is not held by {owner}: its lease expired and another "
+            "attempt took it over (or it was never claimed); the outcome was not recorded. "
+            "Choose a lease longer than the effect takes."
+        )
 
 
-async def release(key: str, *, url: str | URL | None = None) -> None:
-    """Give up a claim without an outcome, so the next attempt runs the effect."""
+async def release(key: str, *, owner: str, url: str | URL | None = None) -> bool:
+    """Give up ``owner``'s claim without an outcome, so the next attempt runs the effect.
+
+    Returns whether a claim was released; ``False`` when ``owner`` no longer held the key.
+    """
     engine = get_engine(url)
     with translate_errors(engine.url, database_only=True):
         async with engine.begin() as conn:
-            await conn.execute(delete(TABLE).where(TABLE.c.key == key, TABLE.c.state == CLAIMED))
+            result = await conn.execute(
+                delete(TABLE).where(
+                    TABLE.c.key == key, TABLE.c.state == CLAIMED, TABLE.c.owner == owner
+                )
+            )
+    return bool(result.rowcount == 1)
 
 
 async def once(
@@ -182,36 +217,52 @@ async def once(
         # If the release fails too (database gone), the lease expires instead; the effect's own
         # error is the one to report.
         with contextlib.suppress(Exception):
-            await release(key, url=url)
+            await release(key, owner=got.owner, url=url)
         raise
-    await record(key, outcome, url=url)
+    await record(key, outcome, owner=got.owner, url=url)
     return outcome
 
 
-async def _insert(
-    engine: AsyncEngine, key: str, owner: str, now: datetime, lease_until: datetime
-) -> bool:
+async def _insert(engine: AsyncEngine, key: str, owner: str, lease: timedelta) -> datetime | None:
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(TABLE)
-        .values(key=key, state=CLAIMED, owner=owner, claimed_at=now, lease_until=lease_until)
+        .values(
+            key=key,
+            state=CLAIMED,
+            owner=owner,
+            claimed_at=_db_time(engine),
+            lease_until=_db_time(engine, lease),
+        )
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(TABLE.c.key)
+        .returning(TABLE.c.lease_until)
     )
     async with engine.begin() as conn:
-        return (await conn.execute(stmt)).first() is not None
+        return (await conn.execute(stmt)).scalar_one_or_none()
 
 
 async def _take_over_expired(
-    engine: AsyncEngine, key: str, owner: str, now: datetime, lease_until: datetime
-) -> bool:
+    engine: AsyncEngine, key: str, owner: str, lease: timedelta
+) -> datetime | None:
     stmt = (
         update(TABLE)
-        .where(TABLE.c.key == key, TABLE.c.state == CLAIMED, TABLE.c.lease_until < now)
-        .values(owner=owner, claimed_at=now, lease_until=lease_until)
+        .where(TABLE.c.key == key, TABLE.c.state == CLAIMED, TABLE.c.lease_until < _db_time(engine))
+        .values(owner=owner, claimed_at=_db_time(engine), lease_until=_db_time(engine, lease))
+        .returning(TABLE.c.lease_until)
     )
     async with engine.begin() as conn:
-        return (await conn.execute(stmt)).rowcount == 1
+        return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+def _db_time(engine: AsyncEngine, plus: timedelta = timedelta(0)) -> ColumnElement[Any]:
+    """The database's current time (plus ``plus``) as a SQL expression, in the column's format."""
+    if engine.dialect.name == "postgresql":
+        # clock_timestamp(), not now(): now() is frozen at the start of the transaction.
+        return func.clock_timestamp() + plus
+    # SQLite: text in the format SQLAlchemy stores DateTime in (microseconds, 6 digits), so that
+    # these values and the stored ones compare correctly as text.
+    modifier = f"{plus.total_seconds():+.3f} seconds"
+    return func.strftime("%Y-%m-%d %H:%M:%f000", "now", modifier)
 
 
 def _default_lease() -> timedelta:
@@ -222,14 +273,13 @@ def _default_lease() -> timedelta:
 
 
 def _default_owner() -> str:
+    # The random suffix tells two callers apart even when they share an attempt (or run outside
+    # any activity), so record() and release() can never act on someone else's claim.
+    suffix = uuid.uuid4().hex[:8]
     if activity.in_activity():
         info = activity.info()
-        return f"{info.workflow_id}/{info.activity_id}#{info.attempt}"[:255]
-    return "outside-activity"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+        return f"{info.workflow_id}/{info.activity_id}#{info.attempt}"[:246] + f"~{suffix}"
+    return f"outside-activity~{suffix}"
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -14,39 +14,51 @@ installed. Alembic runs on a connection of Lanes' async engine (``run_sync``), s
 path serves SQLite and PostgreSQL, and on PostgreSQL a transaction-level advisory lock keeps two
 concurrent ``upgrade`` runs from interleaving.
 
-**Workers refuse an old schema.** :func:`require_current_schema` (called by ``core.worker.run``)
-fails with :class:`SchemaOutOfDate` naming ``lanes db upgrade`` when any branch head is not
-applied, or when the database carries a revision this code does not know (newer code migrated
-it). Production runs ``lanes db upgrade`` as its own step; ``lanes dev`` upgrades by itself.
+**What a worker does at start** (:func:`prepare_worker_schema`, called by ``core.worker.run``):
+
+- A worker whose domains declare no tables (no ``migrations/versions`` folder) does not touch the
+  database at all.
+- Otherwise the database must be at the head of core's branch and of each served domain's. The
+  worker first asks :func:`core.db._revisions.schema_is_current`, which reads the scripts'
+  revision ids with :mod:`ast` and the applied ones with ``sqlite3`` or one asyncpg query: a
+  current schema costs no SQLAlchemy or Alembic import. Only otherwise does it come here, where
+  Alembic is loaded when something must change.
+- Behind on **SQLite** (the embedded default, one machine): the worker migrates the file itself,
+  under a file lock so two workers starting together do not both migrate, so ``uv run
+  sync-worker`` works from the first command on a fresh clone.
+- Behind on **PostgreSQL** (shared, production): it refuses to start with
+  :class:`SchemaOutOfDate` naming ``lanes db upgrade``. A schema change there is a deploy step run
+  once, not something every replica races to do on start.
+- A revision this code does not know (newer code migrated the database) is refused on both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from core import domains
+from core.db._revisions import CORE, locations, package_dir, read_scripts
 from core.db.engine import dispose_engines, get_engine, is_unavailable, translate_errors
 from core.db.errors import DatabaseError
-from core.db.url import redact
+from core.db.url import database_url, redact
+
+if TYPE_CHECKING:
+    # Alembic (and Mako through it) is imported by the functions that run it: a worker whose
+    # schema is current never loads it (see prepare_worker_schema).
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 __all__ = [
     "MigrationError",
@@ -55,13 +67,15 @@ __all__ = [
     "current",
     "downgrade",
     "locations",
+    "prepare_worker_schema",
     "require_current_schema",
     "revision",
     "upgrade",
 ]
 
+log = logging.getLogger("lanes.db")
+
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
-CORE = "core"
 # Any fixed number: the key of the PostgreSQL advisory lock that serialises migration runs.
 _ADVISORY_LOCK_KEY = 0x1A7E5_0DB
 
@@ -99,25 +113,10 @@ class SchemaStatus:
         return not self.behind and not self.unknown
 
 
-def locations() -> dict[str, Path]:
-    """Owner → folder of its migration scripts: core's and each installed domain's that has one."""
-    found = {CORE: _package_dir("core") / "migrations" / "versions"}
-    for name, package in sorted(domains.installed().items()):
-        path = _package_dir(package) / "migrations" / "versions"
-        if path.is_dir():
-            found[name] = path
-    return found
-
-
-def _package_dir(package: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise MigrationError(f"package {package!r} is not installed")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def alembic_config(where: Mapping[str, Path]) -> Config:
     """An Alembic config for the given version folders; no ini file is involved."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.set_main_option("path_separator", "os")
@@ -145,6 +144,8 @@ async def upgrade(
     target: str = "heads", *, url: str | URL | None = None, where: Mapping[str, Path] | None = None
 ) -> SchemaStatus:
     """Apply migrations up to ``target`` (default: every branch's head)."""
+    from alembic import command
+
     await _run(lambda cfg: command.upgrade(cfg, target), url, where)
     return await current(url=url, where=where)
 
@@ -153,6 +154,8 @@ async def downgrade(
     target: str, *, url: str | URL | None = None, where: Mapping[str, Path] | None = None
 ) -> SchemaStatus:
     """Undo migrations down to ``target`` (``base``, ``sync@base``, ``-1``, a revision)."""
+    from alembic import command
+
     await _run(lambda cfg: command.downgrade(cfg, target), url, where)
     return await current(url=url, where=where)
 
@@ -161,6 +164,9 @@ async def current(
     *, url: str | URL | None = None, where: Mapping[str, Path] | None = None
 ) -> SchemaStatus:
     """Compare the database's applied revisions with the scripts' heads."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.util.exc import CommandError
+
     where = dict(where or locations())
     script = _script(alembic_config(where))
     engine = get_engine(url)
@@ -201,13 +207,15 @@ async def revision(
     The owner's first revision starts its branch. ``autogenerate`` compares the owner's models with
     the database (which must be at head) and writes the difference; otherwise the script is empty.
     """
+    from alembic import command
+
     where = dict(where or locations())
     if owner not in where:
         installed = domains.installed()
         if owner not in installed:
             known = ", ".join(sorted({CORE, *installed}))
             raise MigrationError(f"unknown domain {owner!r}; known: {known}")
-        where[owner] = _package_dir(installed[owner]) / "migrations" / "versions"
+        where[owner] = package_dir(installed[owner]) / "migrations" / "versions"
     folder = where[owner]
     created = [p for p in (folder.parent, folder) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
@@ -253,7 +261,7 @@ def _quiet_alembic() -> Iterator[None]:
 def require_current_schema(
     url: str | URL | None = None, where: Mapping[str, Path] | None = None
 ) -> None:
-    """Raise :class:`SchemaOutOfDate` unless every migration is applied (for worker start-up)."""
+    """Raise :class:`SchemaOutOfDate` unless every migration is applied."""
 
     async def check() -> SchemaStatus:
         try:
@@ -262,7 +270,91 @@ def require_current_schema(
             await dispose_engines()  # this loop ends here; the worker's engine is made anew
 
     with _quiet_alembic():
-        status = asyncio.run(check())
+        _refuse(asyncio.run(check()))
+
+
+def prepare_worker_schema(served: Iterable[str], url: str | URL | None = None) -> str:
+    """Make the database fit a worker serving the ``served`` domains (see the module docs).
+
+    Returns what happened, for the worker's log: ``"no tables"``, ``"current"`` or
+    ``"migrated"``. Raises :class:`SchemaOutOfDate` when it cannot make the schema fit.
+    """
+    where = locations()
+    needed = [CORE, *(d for d in served if d in where and d != CORE)]
+    if len(needed) == 1:
+        return "no tables"  # nothing served declares tables: no database at all
+    resolved = database_url(url)
+
+    async def prepare() -> str:
+        try:
+            status = await _quick_status(resolved, where, needed)
+            if status.unknown or not status.behind:
+                _refuse(status)
+                return "current"
+            if resolved.get_backend_name() != "sqlite":
+                _refuse(status)
+            with _quiet_alembic(), _file_lock(resolved):
+                # Under the lock another worker may have migrated already: upgrade re-reads the
+                # applied revisions, so it then does nothing.
+                _refuse(await upgrade(url=resolved, where=where))
+            log.info("migrated %s to the head of %s", status.url, ", ".join(status.behind))
+            return "migrated"
+        finally:
+            await dispose_engines()  # this loop ends here; the worker's engine is made anew
+
+    return asyncio.run(prepare())
+
+
+async def _quick_status(url: URL, where: Mapping[str, Path], needed: list[str]) -> SchemaStatus:
+    """The schema status from the scripts' text and one ``SELECT``; Alembic only as fallback."""
+    graph = read_scripts(where)
+    if graph is None:
+        with _quiet_alembic():
+            full = await current(url=url, where=where)
+        heads = {b: h for b, h in full.heads.items() if b in needed}
+        return SchemaStatus(full.url, full.applied, heads, full.branches, full.unknown)
+    engine = get_engine(url)
+    with translate_errors(engine.url, database_only=True):
+        async with engine.connect() as conn:
+            applied = await conn.run_sync(_applied_revisions)
+    branches: dict[str, str | None] = {b: None for b in needed if b in graph.heads}
+    for rev in applied:
+        if rev in graph.owners:
+            branches[graph.owners[rev]] = rev
+    return SchemaStatus(
+        url=redact(engine.url),
+        applied=applied,
+        heads={b: graph.heads[b] for b in needed if b in graph.heads},
+        branches=branches,
+        unknown=tuple(r for r in applied if r not in graph.owners),
+    )
+
+
+def _applied_revisions(conn: Connection) -> tuple[str, ...]:
+    # Alembic's version table, read directly: one row per branch head reached.
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("alembic_version"):
+        return ()
+    return tuple(row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version")))
+
+
+@contextlib.contextmanager
+def _file_lock(url: URL) -> Iterator[None]:
+    """An exclusive lock beside the SQLite file for the length of a migration run."""
+    if not url.database or url.database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    path = Path(url.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(f"{path.name}.migrate-lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def _refuse(status: SchemaStatus) -> None:
     if status.unknown:
         raise SchemaOutOfDate(
             f"database {status.url} has migration(s) {', '.join(status.unknown)} that this code "
@@ -289,6 +381,9 @@ def _branch_of(script: ScriptDirectory, rev: str) -> str:
 
 
 def _script(config: Config) -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
     try:
         return ScriptDirectory.from_config(config)
     except CommandError as err:
@@ -296,6 +391,8 @@ def _script(config: Config) -> ScriptDirectory:
 
 
 def _plain(fn: Any, config: Config) -> Any:
+    from alembic.util.exc import CommandError
+
     try:
         return fn(config)
     except CommandError as err:
@@ -309,6 +406,8 @@ async def _run(
     *,
     config: Config | None = None,
 ) -> Any:
+    from alembic.util.exc import CommandError
+
     config = config or alembic_config(dict(where or locations()))
     engine = get_engine(url)
 

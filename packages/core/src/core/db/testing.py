@@ -1,7 +1,7 @@
 """Pytest fixtures for code that uses the database, on SQLite and on a real PostgreSQL.
 
-Loaded with :mod:`core.dev.testing` wherever ``lanes-core`` and pytest are installed (entry point
-``pytest11`` ``lanes-db``).
+Loaded with :mod:`core.dev.testing` wherever ``lanes-core``, pytest and pytest-asyncio are
+installed (through the ``pytest11`` entry point :mod:`core.dev.pytest_plugin`).
 
 - ``database_url``: a fresh, empty database per test, **parametrized**: every test that uses it
   runs twice, on a SQLite file and on PostgreSQL (a database of its own, created on the server at

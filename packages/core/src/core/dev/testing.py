@@ -1,6 +1,7 @@
 """Pytest plugin for Lanes: a real Temporal dev server, fresh task queues, in-process workers.
 
-Loaded automatically wherever ``lanes-core`` and pytest are installed (entry point ``pytest11``).
+Loaded automatically wherever ``lanes-core``, pytest and pytest-asyncio are installed (through
+the ``pytest11`` entry point :mod:`core.dev.pytest_plugin`).
 
 Fixtures:
 
@@ -9,6 +10,13 @@ Fixtures:
   ``core.client.get_client()`` and worker subprocesses use it too.
 - ``temporal_client`` (session): a client with Lanes' data converter.
 - ``task_queue``: a fresh queue name per test, so tests never steal each other's tasks.
+- ``time_skipper``: for timer-heavy tests, a :class:`temporalio.testing.TimeSkipper` over
+  ``temporal_client``. Every workflow started through ``time_skipper.client`` runs on its own
+  virtual clock that jumps to the next timer when nothing else is pending (the dev server's
+  per-workflow time skipping, ``frontend.WorkflowTimeSkippingEnabled``, turned on for the
+  session's server). A one-hour or thirty-day ``workflow.sleep`` then takes about a second;
+  workflows started through any other client keep real time. Experimental in the SDK and the
+  server: pin behaviour with a test when you rely on it.
 - ``lanes_env``: the environment a worker subprocess needs to reach the same server (schedule
   sync off, a free health port).
 
@@ -32,6 +40,7 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import TimeSkipper
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -44,10 +53,19 @@ from core.worker import PASSTHROUGH_MODULES, activity_name, build_worker
 __all__ = ["replay", "running_worker"]
 
 
+TIME_SKIPPING = ("--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true")
+"""Lets a workflow opt in to time skipping (``time_skipper``); others are unaffected."""
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def temporal_server() -> AsyncIterator[DevServer]:
-    """A real Temporal dev server for the whole test session."""
-    server = DevServer(ui_port=None)
+    """A real Temporal dev server for the whole test session.
+
+    :class:`DevServer`, not ``WorkflowEnvironment.start_local``: the same class runs ``lanes dev``
+    and the benchmarks, and it asks Linux to stop the server when the test process dies (even
+    by SIGKILL), which the SDK's ephemeral server does not.
+    """
+    server = DevServer(ui_port=None, extra_args=TIME_SKIPPING)
     await server.start()
     previous = os.environ.get("TEMPORAL_ADDRESS")
     os.environ["TEMPORAL_ADDRESS"] = server.address
@@ -67,6 +85,12 @@ async def temporal_server() -> AsyncIterator[DevServer]:
 async def temporal_client(temporal_server: DevServer) -> Client:
     """A client of the session's dev server, with Lanes' data converter."""
     return await connect(target_host=temporal_server.address)
+
+
+@pytest.fixture
+def time_skipper(temporal_client: Client) -> TimeSkipper:
+    """Time skipping for the workflows started through ``time_skipper.client`` (see above)."""
+    return TimeSkipper(temporal_client)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@
   metrics (:mod:`._metrics`).
 - :class:`WorkerTelemetryInterceptor`: log context, one log line and metrics per finished
   activity attempt and per finished workflow (:mod:`._interceptor`).
-- :func:`metrics_endpoint`: ``/metrics`` on the worker's health port.
+- :func:`metrics_text`: what ``/metrics`` on the worker's health port serves.
 
 See ``docs/observability.md`` for the operator's view.
 """
@@ -23,8 +23,8 @@ from core.telemetry._metrics import (
     ACTIVITY_DURATION,
     ACTIVITY_FAILURES,
     DISPATCHES,
+    METRICS_CONTENT_TYPE,
     MetricsConfigError,
-    metrics_endpoint,
     metrics_text,
     sdk_metrics_config,
     temporal_runtime,
@@ -41,6 +41,7 @@ __all__ = [
     "ACTIVITY_DURATION",
     "ACTIVITY_FAILURES",
     "DISPATCHES",
+    "METRICS_CONTENT_TYPE",
     "NOISY_LOGGERS",
     "MetricsConfigError",
     "TelemetryConfigError",
@@ -51,7 +52,6 @@ __all__ = [
     "configure_logging",
     "configure_tracing",
     "instrument_sqlalchemy",
-    "metrics_endpoint",
     "metrics_text",
     "redact",
     "sdk_metrics_config",

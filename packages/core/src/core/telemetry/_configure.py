@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 from opentelemetry import trace
-from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from core.telemetry._logging import configure_logging
 from core.telemetry._metrics import temporal_runtime
@@ -34,6 +33,9 @@ def client_options() -> dict[str, Any]:
     """
     options: dict[str, Any] = {}
     if tracing_installed():
+        # Imported here: it loads the OpenTelemetry SDK, which a process without tracing skips.
+        from temporalio.contrib.opentelemetry import TracingInterceptor
+
         options["interceptors"] = [TracingInterceptor()]
     runtime = temporal_runtime()
     if runtime is not None:

@@ -127,8 +127,16 @@ def configure_logging(
         level: Root level. Default: ``LANES_LOG_LEVEL`` or ``INFO``.
     """
     stream = stream or sys.stderr
-    fmt = (fmt or os.environ.get("LANES_LOG_FORMAT") or "auto").lower()
-    level = level or os.environ.get("LANES_LOG_LEVEL", "INFO").upper()
+    if fmt is None or level is None:
+        # Read afresh (not the cached settings()): tests and `lanes dev` reconfigure logging
+        # after changing the environment. A bad value is a SettingsError naming the variable.
+        from core.settings import LanesSettings, load_settings
+
+        config = load_settings(LanesSettings)
+        fmt = fmt or config.log_format
+        level = level or config.log_level
+    fmt = fmt.lower()
+    level = level.upper() if isinstance(level, str) else level
     console = _wants_console(stream, fmt)
     shared = _shared_processors()
     renderer: Any = (

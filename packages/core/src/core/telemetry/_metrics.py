@@ -26,14 +26,12 @@ takes one metrics sink; ``OTEL_METRIC_EXPORT_INTERVAL`` sets the push period, de
 
 from __future__ import annotations
 
+import asyncio
 import os
-import urllib.parse
 from datetime import timedelta
 
-import aiohttp
-from aiohttp import web
 from prometheus_client import REGISTRY, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4 as METRICS_CONTENT_TYPE
 from temporalio.runtime import (
     OpenTelemetryConfig,
     PrometheusConfig,
@@ -48,8 +46,8 @@ __all__ = [
     "ACTIVITY_DURATION",
     "ACTIVITY_FAILURES",
     "DISPATCHES",
+    "METRICS_CONTENT_TYPE",
     "MetricsConfigError",
-    "metrics_endpoint",
     "metrics_text",
     "sdk_metrics_config",
     "temporal_runtime",
@@ -97,13 +95,14 @@ def _otlp_metrics_config() -> OpenTelemetryConfig:
             )
         # The spec: the generic endpoint gets the signal path appended for HTTP, not for gRPC.
         url = base.rstrip("/") + "/v1/metrics" if http else base
-    headers = {}
+    # The OTLP exporters' own parser (W3C baggage format, URL-decoded), so a header set once in
+    # OTEL_EXPORTER_OTLP_HEADERS means the same to the span exporter and the SDK's metrics.
+    from opentelemetry.util.re import parse_env_headers
+
     raw = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_HEADERS") or os.environ.get(
         "OTEL_EXPORTER_OTLP_HEADERS", ""
     )
-    for pair in filter(None, (p.strip() for p in raw.split(","))):
-        key, _, value = pair.partition("=")
-        headers[key.strip()] = urllib.parse.unquote(value.strip())
+    headers = dict(parse_env_headers(raw, liberal=True))
     interval = os.environ.get("OTEL_METRIC_EXPORT_INTERVAL", "10000")
     try:
         period = timedelta(milliseconds=int(interval))
@@ -159,20 +158,17 @@ async def metrics_text() -> bytes:
     if _sdk_metrics_url is None:
         return body
     try:
-        timeout = aiohttp.ClientTimeout(total=2)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(_sdk_metrics_url) as response,
-        ):
-            response.raise_for_status()
-            sdk = await response.read()
-    except (aiohttp.ClientError, TimeoutError) as err:
+        # A loopback GET in a thread: the stdlib client is enough for one local scrape.
+        sdk = await asyncio.to_thread(_fetch, _sdk_metrics_url)
+    except (OSError, TimeoutError) as err:  # urllib's URLError/HTTPError are OSErrors
         note = f"# Temporal SDK metrics unavailable in this scrape: {type(err).__name__}\n"
         return body + note.encode()
     return body + (sdk if sdk.endswith(b"\n") or not sdk else sdk + b"\n")
 
 
-async def metrics_endpoint(_: web.Request) -> web.Response:
-    """aiohttp handler for ``/metrics`` (mounted on the worker's health server)."""
-    headers = {"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}
-    return web.Response(body=await metrics_text(), headers=headers)
+def _fetch(url: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback URL
+        data: bytes = response.read()
+    return data

@@ -31,19 +31,17 @@ import logging
 import os
 import sys
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
 
 from core.telemetry._errors import TelemetryConfigError
+
+if TYPE_CHECKING:
+    # The SDK, its exporters and the instrumentations are imported only once tracing is on: a
+    # worker without OTEL_* variables never loads them (start-up time and memory, bench/startup).
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = [
     "TracingConfigError",
@@ -114,6 +112,8 @@ def _otlp_exporter() -> SpanExporter:
 
 
 def _console_exporter() -> SpanExporter:
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
     # One compact JSON object per line, so a file of them is easy to parse (`jq`, tests).
     return ConsoleSpanExporter(
         out=sys.stdout, formatter=lambda span: span.to_json(indent=None) + "\n"
@@ -134,6 +134,10 @@ def configure_tracing(service_name: str) -> TracerProvider | None:
     names = _exporter_names()
     if not names:
         return None
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
     service = os.environ.get("OTEL_SERVICE_NAME") or service_name
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
     for name in names:

@@ -18,8 +18,10 @@ registers only that domain's workflows and activities, plus :class:`SingleActivi
 - **Health.** ``/healthz``, ``/readyz`` and ``/metrics`` on ``LANES_HEALTH_PORT``; traces, log
   context and per-attempt metrics come from :mod:`core.telemetry`.
 - **Limits.** Concurrency from ``LANES_MAX_CONCURRENT_*``.
-- **Schema.** :func:`run` refuses to start while the database schema is behind this code's
-  migrations (the message says to run ``lanes db upgrade``); engines are disposed on shutdown.
+- **Schema.** :func:`run` brings the embedded SQLite database to the head of the served domains'
+  migrations, and refuses to start while a PostgreSQL schema is behind (the message says to run
+  ``lanes db upgrade``); a domain without tables starts without a database
+  (:func:`core.db.migrations.prepare_worker_schema`). Engines are disposed on shutdown.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any, NoReturn
 
 import pydantic
@@ -48,7 +51,7 @@ from core.errors import STARTUP_ERRORS
 from core.ping import ping
 from core.schedules import sync_domain_schedules
 from core.settings import LanesSettings, settings
-from core.worker.health import HealthServer, HealthState
+from core.worker.health import HealthServer, HealthState, Response
 from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
 __all__ = [
@@ -125,7 +128,24 @@ def build_worker(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),
         identity=f"{os.getpid()}@{socket.gethostname()}/{queue}",
+        build_id=config.build_id or _default_build_id(domain),
     )
+
+
+def _default_build_id(domain: Domain) -> str:
+    # Installed versions, not a hash of the code: cheap, and still tells two releases apart.
+    parts = [f"lanes-core-{_version('lanes-core')}"]
+    for ep in entry_points(group=domains.ENTRY_POINT_GROUP, name=domain.name):
+        if ep.dist is not None:
+            parts.append(f"{ep.dist.name}-{ep.dist.version}")
+    return "+".join(parts)
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def activity_name(fn: Callable[..., Any]) -> str | None:
@@ -156,7 +176,7 @@ async def serve(
             state,
             config.health_host,
             config.health_port,
-            extra_routes=[("/metrics", telemetry.metrics_endpoint)],
+            extra_routes=[("/metrics", _metrics)],
         )
         if health
         else None
@@ -197,6 +217,10 @@ async def serve(
             await server.stop()
 
 
+async def _metrics() -> Response:
+    return Response(200, await telemetry.metrics_text(), telemetry.METRICS_CONTENT_TYPE)
+
+
 def _install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
 
@@ -230,7 +254,7 @@ def run(
         telemetry.configure(service)
         modules = _include_from_settings() if include is None else include
         loaded = domains.load_all(names or None, modules)
-        _require_current_schema()
+        _prepare_schema(loaded)
         asyncio.run(serve(loaded))
     except STARTUP_ERRORS as err:
         log.error("%s", err)
@@ -245,10 +269,17 @@ def run(
     exit_process(0)
 
 
-def _require_current_schema() -> None:
-    from core.db.migrations import require_current_schema  # SQLAlchemy + Alembic: import late
+def _prepare_schema(loaded: Sequence[Domain]) -> None:
+    from core.db._revisions import locations, schema_is_current
 
-    require_current_schema()
+    served = [d.name for d in loaded]
+    if not any(name in locations() for name in served):
+        return  # no served domain declares tables: no database at all
+    if schema_is_current(served):
+        return  # checked without loading SQLAlchemy or Alembic
+    from core.db.migrations import prepare_worker_schema
+
+    log.info("database schema: %s", prepare_worker_schema(served))
 
 
 def run_domain_worker(name: str) -> NoReturn:

@@ -54,7 +54,8 @@ class SyncRepositoryInput(pydantic.BaseModel):
     full: bool = False
     """Read the whole history again instead of only what is new. Default: false."""
     run_key: str | None = None
-    """Key of the ``sync_runs`` row. Default: ``<workflow id>/<run id>/<activity id>``."""
+    """Key of the ``sync_runs`` row. Default: ``<workflow id>/<run id>/<activity id>`` in a
+    workflow, ``activity/<activity id>/<activity run id>`` as a standalone job."""
 
 
 class SyncRepositoryResult(pydantic.BaseModel):
@@ -85,7 +86,7 @@ async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
     """Sync one repository, resuming from the last heartbeat's cursor on a retry."""
     info = activity.info()
     location = locate(input.url)
-    run_key = input.run_key or f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+    run_key = input.run_key or _default_run_key(info)
     resume: Cursor | None = info.heartbeat_details[0] if info.heartbeat_details else None
     async with db.session() as s:
         repository = await store.register(s, location)
@@ -254,3 +255,10 @@ async def _record_failure(run_key: str, err: BaseException, info: activity.Info)
             )
     except Exception:  # the database may be what failed; the attempt's own error matters more
         log.warning("could not record the failure of sync run %s", run_key, exc_info=True)
+
+
+def _default_run_key(info: activity.Info) -> str:
+    # The same over retries of one execution, different for the next execution with the same id.
+    if info.workflow_id is None:  # a standalone activity (a job dispatched without a workflow)
+        return f"activity/{info.activity_id}/{info.activity_run_id}"
+    return f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
