@@ -56,7 +56,7 @@ class MailSettings(BaseSettings):
     """``true``: STARTTLS is required; ``false``: never; unset: used when the server offers it."""
     smtp_timeout: Seconds = timedelta(seconds=30)
     """Timeout of one SMTP command; a timeout is retried under the activity's policy."""
-    mail_from: str = "Lanes <no-reply@lanes.localhost>"
+    mail_from: str = "Lanes <no-reply@lanes.example>"
     """Sender of every message that names none. Its domain is the sending domain (warming
     limits, ``Message-ID``)."""
     mail_unsubscribe_url: str | None = None

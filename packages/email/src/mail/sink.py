@@ -103,6 +103,8 @@ async def dev_service() -> AsyncIterator[dict[str, str]]:
         yield {}
         return
     directory = mail_settings().outbox_dir()
+    # Read again once `lanes dev` has set the variables yielded below.
+    mail_settings.cache_clear()
     handler = SinkHandler(directory)
     try:
         sink = await SmtpSink(handler, port=DEV_SMTP_PORT).__aenter__()

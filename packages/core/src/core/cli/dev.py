@@ -54,6 +54,7 @@ async def _upgrade_database() -> str:
 
 
 async def _dev(port: int, ui_port: int) -> int:
+    from core.dev.services import dev_services
     from core.worker import FORCED_EXIT_CALLBACKS, serve
 
     home: Path = settings().home
@@ -79,7 +80,11 @@ async def _dev(port: int, ui_port: int) -> int:
         def ready(state: Any) -> None:
             click.echo(f"workers          {', '.join(state.queues)}  (Ctrl-C stops everything)")
 
-        await serve(loaded, on_ready=ready)
+        async with dev_services(warn=lambda m: click.echo(f"lanes: warning: {m}", err=True)) as s:
+            for name, env in s.items():
+                shown = "  ".join(f"{k}={v}" for k, v in env.items())
+                click.echo(f"{name + ' (dev)':<16} {shown or 'started'}")
+            await serve(loaded, on_ready=ready)
     finally:
         if server is not None:
             await server.stop()
