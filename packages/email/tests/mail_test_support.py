@@ -33,3 +33,34 @@ async def recipient_statuses(campaign_id: int) -> dict[str, str]:
             )
         )
         return dict(rows.tuples().all())
+
+
+async def new_campaign(addresses: list[str], *, rate: int = 1_000_000, **kwargs: Any) -> int:
+    """A newsletter campaign to ``addresses``; returns its id."""
+    from mail.campaigns import create_campaign
+
+    async with db.session() as s:
+        campaign = await create_campaign(
+            s,
+            name="test",
+            recipients=addresses,
+            template="newsletter",
+            context={"title": "News", "paragraphs": ["Hello."]},
+            rate_per_minute=rate,
+            **kwargs,
+        )
+    return campaign.id
+
+
+async def wait_until(predicate: Any, timeout: float, what: str) -> Any:
+    """Poll ``predicate`` (async) until it returns something truthy."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -25,12 +25,15 @@ from core.retry import STANDARD_RETRY, register_retry_policy
 
 __all__ = [
     "INVALID_ADDRESS",
+    "INVALID_CAMPAIGN",
     "INVALID_MESSAGE",
+    "MAIL_CAMPAIGN",
     "MAIL_SEND",
     "SMTP_REJECTED",
     "SMTP_TEMPORARY",
     "SMTP_UNAVAILABLE",
     "invalid_address",
+    "invalid_campaign",
     "invalid_message",
     "smtp_rejected",
 ]
@@ -48,6 +51,23 @@ MAIL_SEND = register_retry_policy(
     ),
 )
 """Standard backoff (60 s doubling to 10 min, 4 attempts); bad input and 5xx: no retry."""
+
+INVALID_CAMPAIGN = "InvalidCampaign"
+
+MAIL_CAMPAIGN = register_retry_policy(
+    "mail_campaign",
+    dataclasses.replace(
+        STANDARD_RETRY, maximum_attempts=0, non_retryable_error_types=[INVALID_CAMPAIGN]
+    ),
+)
+"""A campaign batch waits out a relay or database outage (60 s doubling to 10 min, no attempt
+limit): giving up would drop the campaign's remaining recipients. Per-recipient refusals never
+fail the batch; only a campaign that does not exist does."""
+
+
+def invalid_campaign(message: str) -> ApplicationError:
+    """The campaign cannot be sent (it does not exist): not retried."""
+    return ApplicationError(message, type=INVALID_CAMPAIGN, non_retryable=True)
 
 
 def invalid_address(message: str) -> ApplicationError:

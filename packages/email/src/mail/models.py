@@ -88,7 +88,7 @@ class CampaignRecipient(Base):
     __tablename__ = "mail_campaign_recipients"
     __table_args__ = (
         UniqueConstraint("campaign_id", "address"),
-        Index("ix_mail_campaign_recipients_pending", "campaign_id", "status", "id"),
+        Index("ix_mail_campaign_recipients_pending", "campaign_id", "status", "deferrals", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +98,9 @@ class CampaignRecipient(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     """``pending``, ``sent``, ``skipped`` or ``failed``."""
     reason: Mapped[str | None] = mapped_column(Text)
+    deferrals: Mapped[int] = mapped_column(Integer, default=0)
+    """Temporary (4xx) refusals so far; the recipient goes to the back of the queue each time
+    and fails after :data:`mail.activities.campaigns.MAX_DEFERRALS`."""
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,8 +1,8 @@
 """sends suppressions campaigns recipients sending domains
 
-Revision ID: 081f2fa943f7
+Revision ID: 2350c2209b3f
 Revises: nothing (first revision of its branch)
-Create Date: 2026-12-02 17:16:24.229126
+Create Date: 2026-12-02 17:22:35.058390
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "081f2fa943f7"
+revision: str = "2350c2209b3f"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ("email",)
 depends_on: str | Sequence[str] | None = None
@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("context", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("deferrals", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
@@ -111,7 +112,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("mail_campaign_recipients", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_mail_campaign_recipients_pending", ["campaign_id", "status", "id"], unique=False
+            "ix_mail_campaign_recipients_pending",
+            ["campaign_id", "status", "deferrals", "id"],
+            unique=False,
         )
 
     # ### end Alembic commands ###
