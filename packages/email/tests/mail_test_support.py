@@ -64,3 +64,20 @@ async def wait_until(predicate: Any, timeout: float, what: str) -> Any:
             return value
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def run_histories(client: Any, workflow_id: str, first_run_id: str) -> list[int]:
+    """Event counts of every run of a workflow, following continue-as-new from the first run."""
+    from temporalio.api.enums.v1 import EventType
+
+    counts = []
+    run_id: str | None = first_run_id
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        counts.append(len(history.events))
+        last = history.events[-1]
+        run_id = None
+        if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            attributes = last.workflow_execution_continued_as_new_event_attributes
+            run_id = attributes.new_execution_run_id
+    return counts

@@ -14,26 +14,30 @@ ledger's record of it: a worker that dies there leaves a claim whose lease expir
 attempt sends again — with the same ``Message-ID`` (:func:`mail.compose.message_id_for`), so a
 relay or mailbox that deduplicates on it delivers one copy.
 
-The sends log (``mail_sends``) is written after the ledger has recorded the outcome, in its own
-transaction: a failure there is retried without resending.
+The sends log (``mail_sends``) is written (:func:`log_outcomes`) after the ledger has recorded
+the outcome, in its own transaction — per batch for campaigns: a failure there, or a crash before
+it, is retried without resending (the ledger answers).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Literal
 
 import pydantic
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import db
-from core.db import ledger
+from core.db import ledger, upsert
 from mail import store
 from mail.compose import build_message, message_id_for, unsubscribe_url
+from mail.models import SendLog
 from mail.settings import MailSettings
 from mail.smtp import SmtpConnection
 from mail.templating import render
 
-__all__ = ["Delivery", "DeliveryOutcome", "deliver", "prepare"]
+__all__ = ["Delivery", "DeliveryOutcome", "deliver", "log_outcomes", "prepare"]
 
 
 class DeliveryOutcome(pydantic.BaseModel):
@@ -91,20 +95,33 @@ def prepare(
 
 
 async def deliver(
-    delivery: Delivery, smtp: SmtpConnection, config: MailSettings
+    delivery: Delivery,
+    smtp: SmtpConnection,
+    config: MailSettings,
+    *,
+    suppressed: Mapping[str, str] | None = None,
 ) -> DeliveryOutcome:
-    """Send ``delivery`` once for its key; see the module docstring."""
+    """Send ``delivery`` once for its key; see the module docstring.
+
+    ``suppressed`` (lower-cased address → reason) is the suppression list as read for a batch;
+    without it the list is read for this one address. The outcome is not logged here: call
+    :func:`log_outcomes` once the ledger has it.
+    """
     message_id = message_id_for(delivery.key, delivery.sender)
 
     async def effect() -> DeliveryOutcome:
         outcome = DeliveryOutcome(
             status="sent", to=delivery.to, message_id=message_id, subject=delivery.subject
         )
-        async with db.session() as s:
-            suppressed = await store.is_suppressed(s, delivery.to)
         if suppressed is not None:
+            reason = suppressed.get(delivery.to.lower())
+        else:
+            async with db.session() as s:
+                entry = await store.is_suppressed(s, delivery.to)
+            reason = entry.reason if entry is not None else None
+        if reason is not None:
             return outcome.model_copy(
-                update={"status": "skipped", "reason": f"suppressed ({suppressed.reason})"}
+                update={"status": "skipped", "reason": f"suppressed ({reason})"}
             )
         message = build_message(
             to=delivery.to,
@@ -132,15 +149,23 @@ async def deliver(
         wait=timedelta(seconds=5),
         lease=config.mail_send_lease,
     )
-    async with db.session() as s:
-        await store.log_send(
-            s,
-            delivery.key,
-            to_address=delivery.to,
-            subject=delivery.subject,
-            status=outcome.status,
-            message_id=outcome.message_id,
-            reason=outcome.reason,
-            campaign_id=delivery.campaign_id,
-        )
     return outcome
+
+
+async def log_outcomes(s: AsyncSession, sent: Sequence[tuple[Delivery, DeliveryOutcome]]) -> None:
+    """Write the sends-log rows of outcomes the ledger has recorded (one statement)."""
+    if not sent:
+        return
+    rows = [
+        {
+            "idempotency_key": d.key,
+            "to_address": d.to,
+            "subject": d.subject,
+            "status": o.status,
+            "message_id": o.message_id,
+            "reason": o.reason,
+            "campaign_id": d.campaign_id,
+        }
+        for d, o in sent
+    ]
+    await upsert(s, SendLog, rows, key=["idempotency_key"])

@@ -16,6 +16,7 @@ and the batch is retried until it comes back (:data:`mail.errors.MAIL_CAMPAIGN`)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pydantic
 from sqlalchemy import func, select, update
@@ -26,9 +27,9 @@ from temporalio.exceptions import ApplicationError
 from core import activities, db
 from mail import store
 from mail.addresses import domain_of, normalize_sender
-from mail.delivery import deliver, prepare
+from mail.delivery import Delivery, DeliveryOutcome, deliver, log_outcomes, prepare
 from mail.errors import MAIL_CAMPAIGN, SMTP_TEMPORARY, invalid_campaign
-from mail.models import Campaign, CampaignRecipient
+from mail.models import Campaign, CampaignRecipient, Suppression
 from mail.settings import mail_settings
 from mail.smtp import SmtpConnection
 
@@ -150,30 +151,50 @@ async def send_campaign_batch(input: CampaignBatchInput) -> CampaignBatchResult:
             .scalars()
             .all()
         )
+    async with db.session() as s:
+        addresses = [r.address.lower() for r in recipients]
+        suppressed = dict(
+            (
+                await s.execute(
+                    select(Suppression.address, Suppression.reason).where(
+                        Suppression.address.in_(addresses)
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
+    changes: list[dict[str, Any]] = []
+    logged: list[tuple[Delivery, DeliveryOutcome]] = []
     try:
         async with SmtpConnection(config) as smtp:
             for recipient in recipients:
-                values = await _send_one(campaign, recipient, sender, smtp)
-                async with db.session() as s:
-                    await s.execute(
-                        update(CampaignRecipient)
-                        .where(CampaignRecipient.id == recipient.id)
-                        .values(updated_at=datetime.now(UTC), **values)
-                    )
+                values = await _send_one(campaign, recipient, sender, smtp, suppressed, logged)
+                changes.append({"id": recipient.id, "updated_at": datetime.now(UTC), **values})
                 outcome = "deferred" if values["status"] == "pending" else str(values["status"])
                 setattr(result, outcome, getattr(result, outcome) + 1)
                 activity.heartbeat(recipient.id)
     finally:
-        if granted is not None:
-            async with db.session() as s:
+        # What went out is written even when the batch stops half-way; a crash before this
+        # leaves those recipients pending, and the retry gets their outcomes from the ledger.
+        async with db.session() as s:
+            if changes:
+                await s.execute(update(CampaignRecipient), changes)
+            await log_outcomes(s, logged)
+            if granted is not None:
                 await store.return_quota(s, domain, granted - result.sent)
     result.remaining = await _pending(input.campaign_id)
     return result
 
 
 async def _send_one(
-    campaign: Campaign, recipient: CampaignRecipient, sender: str, smtp: SmtpConnection
-) -> dict[str, object]:
+    campaign: Campaign,
+    recipient: CampaignRecipient,
+    sender: str,
+    smtp: SmtpConnection,
+    suppressed: dict[str, str],
+    logged: list[tuple[Delivery, DeliveryOutcome]],
+) -> dict[str, Any]:
     """The recipient row's new values after one send."""
     config = mail_settings()
     try:
@@ -189,7 +210,7 @@ async def _send_one(
             html=campaign.html,
             campaign_id=campaign.id,
         )
-        outcome = await deliver(delivery, smtp, config)
+        outcome = await deliver(delivery, smtp, config, suppressed=suppressed)
     except ApplicationError as err:
         if err.non_retryable:  # bad context for this recipient: recorded, the batch goes on
             return {"status": "failed", "reason": err.message}
@@ -199,6 +220,7 @@ async def _send_one(
             reason = f"gave up after {MAX_DEFERRALS} temporary refusals: {err.message}"
             return {"status": "failed", "reason": reason, "deferrals": recipient.deferrals + 1}
         return {"status": "pending", "reason": err.message, "deferrals": recipient.deferrals + 1}
+    logged.append((delivery, outcome))
     return {"status": outcome.status, "reason": outcome.reason}
 
 

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from core import activities, db
 from mail import store
 from mail.addresses import normalize, normalize_sender
-from mail.delivery import DeliveryOutcome, deliver, prepare
+from mail.delivery import DeliveryOutcome, deliver, log_outcomes, prepare
 from mail.errors import MAIL_SEND, smtp_rejected
 from mail.settings import mail_settings
 from mail.smtp import SmtpConnection
@@ -87,6 +87,8 @@ async def send_email(input: SendEmailInput) -> DeliveryOutcome:
         raise
     async with SmtpConnection(config) as smtp:
         outcome = await deliver(delivery, smtp, config)
+    async with db.session() as s:
+        await log_outcomes(s, [(delivery, outcome)])
     if outcome.status == "failed":
         raise smtp_rejected(f"{outcome.to}: {outcome.reason}")
     return outcome
