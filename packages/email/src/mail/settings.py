@@ -68,8 +68,9 @@ class MailSettings(BaseSettings):
     worker died mid-send). Keep it above the longest SMTP exchange."""
     mail_dir: Path | None = None
     """Where the local sink keeps ``.eml`` files. Default: ``<LANES_HOME>/mail``."""
-    mail_campaign_batch_size: int = Field(default=50, ge=1, le=1000)
-    """Recipients one campaign activity sends (over one SMTP connection). Default: 50."""
+    mail_campaign_concurrency: int = Field(default=4, ge=1, le=32)
+    """SMTP connections one campaign batch sends over at once: each send waits on the relay and
+    on two ledger commits, so a few in parallel keep both busy. Default: 4."""
 
     def smtp_target(self) -> SmtpTarget:
         """The relay to connect to; raises :class:`SettingsError` for a URL it cannot use."""

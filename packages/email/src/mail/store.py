@@ -90,8 +90,9 @@ async def start_warming(s: AsyncSession, domain: str) -> SendingDomain:
     return found
 
 
-async def raise_warming(s: AsyncSession, on: str) -> list[SendingDomain]:
-    """Move every warming domain not raised on ``on`` one step up the ramp; returns them."""
+async def raise_warming(s: AsyncSession, on: str) -> dict[str, int | None]:
+    """Move every warming domain not raised on ``on`` one step up the ramp; returns each raised
+    domain's new daily limit (``None``: warmed)."""
     rows = (
         await s.execute(
             select(SendingDomain).where(
@@ -100,8 +101,8 @@ async def raise_warming(s: AsyncSession, on: str) -> list[SendingDomain]:
             )
         )
     ).scalars()
-    raised = []
-    for row in rows:
+    raised: dict[str, int | None] = {}
+    for row in rows.all():
         step = row.ramp_step + 1
         # Conditional on the day: two schedule runs on one day raise a domain once.
         result = await s.execute(
@@ -110,7 +111,7 @@ async def raise_warming(s: AsyncSession, on: str) -> list[SendingDomain]:
             .values(ramp_step=step, daily_limit=limit_at(step), raised_on=on)
         )
         if getattr(result, "rowcount", 0) == 1:
-            raised.append(row)
+            raised[row.domain] = limit_at(step)
     return raised
 
 

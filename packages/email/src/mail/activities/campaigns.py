@@ -15,6 +15,7 @@ and the batch is retried until it comes back (:data:`mail.errors.MAIL_CAMPAIGN`)
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -166,14 +167,33 @@ async def send_campaign_batch(input: CampaignBatchInput) -> CampaignBatchResult:
         )
     changes: list[dict[str, Any]] = []
     logged: list[tuple[Delivery, DeliveryOutcome]] = []
-    try:
+    queue = iter(recipients)
+    stop: list[BaseException] = []
+
+    async def sender_loop() -> None:
+        # Each loop has its own connection; a loop that fails stops the others from taking a
+        # new recipient, but lets them finish the one in flight (a send cut off after the
+        # relay's 250 would be sent again).
         async with SmtpConnection(config) as smtp:
-            for recipient in recipients:
-                values = await _send_one(campaign, recipient, sender, smtp, suppressed, logged)
+            for recipient in queue:
+                if stop:
+                    return
+                try:
+                    values = await _send_one(campaign, recipient, sender, smtp, suppressed, logged)
+                except BaseException as err:
+                    stop.append(err)
+                    raise
                 changes.append({"id": recipient.id, "updated_at": datetime.now(UTC), **values})
                 outcome = "deferred" if values["status"] == "pending" else str(values["status"])
                 setattr(result, outcome, getattr(result, outcome) + 1)
-                activity.heartbeat(recipient.id)
+                activity.heartbeat(len(changes))
+
+    try:
+        loops = min(config.mail_campaign_concurrency, len(recipients))
+        ended = await asyncio.gather(*(sender_loop() for _ in range(loops)), return_exceptions=True)
+        for error in [*stop, *ended]:
+            if isinstance(error, BaseException):
+                raise error
     finally:
         # What went out is written even when the batch stops half-way; a crash before this
         # leaves those recipients pending, and the retry gets their outcomes from the ledger.

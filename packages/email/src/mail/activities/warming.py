@@ -22,10 +22,4 @@ class WarmingRaised(pydantic.BaseModel):
 async def raise_warming_limits() -> WarmingRaised:
     """Move every warming domain one step up the ramp, at most once per UTC day."""
     async with db.session() as s:
-        rows = await store.raise_warming(s, store.today())
-        raised = {row.domain: row for row in rows}
-    async with db.session() as s:
-        from mail.models import SendingDomain
-
-        limits = {d: (await s.get(SendingDomain, d)) for d in raised}
-    return WarmingRaised(raised={d: (r.daily_limit if r else None) for d, r in limits.items()})
+        return WarmingRaised(raised=await store.raise_warming(s, store.today()))
