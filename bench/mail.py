@@ -4,7 +4,7 @@ durable transactional sends against raw ``aiosmtplib`` in a loop.
     uv run python -m bench.mail [--recipients 2000] [--transactional 200] [--batch-size 100]
 
 The issue's size is ``--recipients 100000``; the default is small so the run takes a minute or
-two on a loaded machine. Starts its own dev server and one ``lanes worker --queues email``
+two on a loaded machine. Starts its own dev server and one ``email-worker``
 subprocess (stopped by PID at the end), a migrated SQLite file, and the dev sink (aiosmtpd, ``.eml``
 files in a temporary folder) in this process. Reported:
 
@@ -29,10 +29,11 @@ from typing import Any
 
 import aiosmtplib
 
-from bench._processes import dev_server, rss_bytes
-from bench._workers import lanes_worker
+from bench._processes import Child, dev_server, python_script, rss_bytes, subprocess_env
+from bench._workers import wait_ready
 from core import db
 from core.db import dispose_engines, migrations
+from core.dev.server import free_port
 from core.dispatch import dispatch
 from core.settings import settings
 from core.telemetry import configure_logging
@@ -152,10 +153,24 @@ async def main(recipients: int, sends: int, batch_size: int) -> None:
             from core.client import connect
 
             client = await connect(target_host=server.address)
-            async with lanes_worker(server.address, "email", **env) as worker:
+            port = free_port()
+            worker = Child(
+                "email-worker",
+                [python_script("email-worker")],
+                subprocess_env(
+                    server.address,
+                    LANES_HEALTH_PORT=str(port),
+                    LANES_HEALTH_HOST="127.0.0.1",
+                    **env,
+                ),
+            )
+            try:
+                await wait_ready(worker, str(port))
                 await campaign(client, worker.pid, recipients, batch_size)
                 if sends:
                     await transactional(sends, sink.url)
+            finally:
+                worker.stop()
         await dispose_engines()
 
 

@@ -11,7 +11,7 @@ from mail_test_support import new_campaign, recipient_statuses, wait_until
 from temporalio.client import Client
 
 from core import db
-from core.dev.testing import running_worker
+from core.dev.testing import replay, running_worker
 from mail import store
 from mail.campaigns import campaign_handle, start_campaign
 from mail.models import Campaign, SendingDomain
@@ -68,6 +68,9 @@ async def test_pause_rate_change_resume_and_cancel_behave_as_the_progress_query_
         await wait_until(lambda: _sent_at_least(progress, paused.sent + 10), 30, "faster sending")
         await handle.signal(CampaignWorkflow.cancel)
         result = await handle.result()
+        history = await handle.fetch_history()
+    # Signals, the update and the timers replay deterministically against today's code.
+    await replay([history], [CampaignWorkflow])
 
     assert result.state == "cancelled" and result.rate_per_minute == 6000
     assert result.remaining > 0 and result.sent + result.remaining == 40

@@ -96,9 +96,10 @@ async def test_a_killed_worker_is_replaced_and_every_recipient_gets_one_message(
     assert len(ids) == RECIPIENTS
     assert all(len(v) == 1 for v in ids.values())  # one message (one Message-ID) each
     # A second copy can only come from the documented window: accepted by the relay, the worker
-    # killed before the ledger recorded it. At most the one message in flight at the kill.
+    # killed before the ledger recorded it. At most the messages in flight at the kill: one per
+    # SMTP connection of the batch (LANES_MAIL_CAMPAIGN_CONCURRENCY, 4).
     copies = Counter(m.to for m in sink.received)
-    assert sum(copies.values()) - RECIPIENTS <= 1, [a for a, n in copies.items() if n > 1]
+    assert sum(copies.values()) - RECIPIENTS <= 4, [a for a, n in copies.items() if n > 1]
     assert len(list(sink.directory.glob("*.eml"))) == RECIPIENTS  # the sink kept one of each
     assert set((await recipient_statuses(campaign_id)).values()) == {"sent"}
     # The batch the victim was running was retried on the other replica.

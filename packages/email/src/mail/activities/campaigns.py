@@ -1,7 +1,7 @@
 """Campaign activities: the :class:`~mail.workflows.CampaignWorkflow`'s hands on SMTP and the
 database.
 
-``send_campaign_batch`` sends up to ``limit`` pending recipients over one SMTP connection, each
+``send_campaign_batch`` sends up to ``limit`` pending recipients over a few SMTP connections, each
 through :func:`mail.delivery.deliver` under the key ``campaign:<id>:<address>``, so a batch
 retried after a crash (or a worker SIGKILLed mid-batch) never sends a recipient twice: the
 recipients it already sent are no longer pending, and one sent but not yet marked is answered by

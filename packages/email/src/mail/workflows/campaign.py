@@ -65,7 +65,7 @@ class CampaignProgress(pydantic.BaseModel):
 class CampaignInput(pydantic.BaseModel):
     campaign_id: int
     batch_size: int = pydantic.Field(default=50, ge=1, le=1000)
-    """Recipients per batch activity (one SMTP connection). Default: 50."""
+    """Recipients per batch activity. Default: 50."""
     continue_as_new_after: int = pydantic.Field(default=1000, ge=1, le=5000)
     """Recipients per workflow run before continuing as new. Default: 1,000."""
     quota_recheck: timedelta = timedelta(minutes=5)
