@@ -13,11 +13,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import upsert
-from mail.models import Campaign, CampaignRecipient, SendingDomain, SendLog, Suppression
+from mail.models import CampaignRecipient, SendingDomain, SendLog, Suppression
 from mail.warming import limit_at
 
 __all__ = [
-    "campaign",
     "campaign_counts",
     "is_suppressed",
     "log_send",
@@ -157,8 +156,3 @@ async def return_quota(s: AsyncSession, domain: str, unused: int) -> None:
         )
         .values(sent_today=SendingDomain.sent_today - unused)
     )
-
-
-async def campaign(s: AsyncSession, campaign_id: int) -> Campaign | None:
-    """The campaign row."""
-    return await s.get(Campaign, campaign_id)
