@@ -14,7 +14,7 @@ Steering:
 - query ``progress`` — sent, skipped, failed, remaining, state, rate, runs.
 
 History stays bounded: after ``continue_as_new_after`` recipients in one run the workflow
-continues as new, carrying its progress and pause state. A batch writes about a dozen events, so
+continues as new, carrying its progress and pause state. A batch writes fewer than a dozen events, so
 a run stays far below 10,000 events (with the defaults, ~20 batches of 50 per run).
 """
 
