@@ -83,6 +83,7 @@ async def _upgrade_database() -> str:
 
 
 async def _dev(port: int, ui_port: int, *, reload: bool, include: tuple[str, ...]) -> int:
+    from core.dev.services import dev_services
     from core.worker import FORCED_EXIT_CALLBACKS, serve
 
     home: Path = settings().home
@@ -110,14 +111,21 @@ async def _dev(port: int, ui_port: int, *, reload: bool, include: tuple[str, ...
             click.echo(f"Temporal UI      {server.ui_url}")
         if stop.is_set():
             return 0
-        if reload:
-            await _serve_reloading(loaded, include, stop)
-        else:
+        async with dev_services(warn=lambda m: click.echo(f"lanes: warning: {m}", err=True)) as s:
+            for name, env in s.items():
+                shown = "  ".join(f"{k}={v}" for k, v in env.items())
+                click.echo(f"{name + ' (dev)':<16} {shown or 'started'}")
+            if reload:
+                # The reloading child worker inherits os.environ, the services' settings included.
+                await _serve_reloading(loaded, include, stop)
+            else:
 
-            def ready(state: Any) -> None:
-                click.echo(f"workers          {', '.join(state.queues)}  (Ctrl-C stops everything)")
+                def ready(state: Any) -> None:
+                    click.echo(
+                        f"workers          {', '.join(state.queues)}  (Ctrl-C stops everything)"
+                    )
 
-            await serve(loaded, stop=stop, install_signal_handlers=False, on_ready=ready)
+                await serve(loaded, stop=stop, install_signal_handlers=False, on_ready=ready)
     finally:
         if server is not None:
             await server.stop()

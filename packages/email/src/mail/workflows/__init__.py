@@ -1,3 +1,5 @@
 """Workflows of the email domain, one class per file, re-exported here for the worker."""
 
-__all__: list[str] = []
+from mail.workflows.campaign import CampaignWorkflow
+
+__all__ = ["CampaignWorkflow"]
