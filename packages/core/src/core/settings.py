@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +63,19 @@ class LanesSettings(BaseSettings):
     sync_schedules: bool = True
     """Sync each served domain's ``schedules.py`` with the server when a worker starts.
     Default: true."""
+
+    # Jobs (core.dispatch).
+    dispatch_mode: Literal["activity", "workflow"] = "activity"
+    """How ``dispatch`` runs a job: ``activity`` (a Temporal Standalone Activity; falls back to
+    ``workflow`` once, with one log line, on a server without them) or ``workflow`` (a
+    ``SingleActivityWorkflow`` per job). Default: activity."""
+    payload_limit: int = Field(default=2 * 1024 * 1024, ge=0)
+    """Largest job input or result in bytes; keep it at the server's ``limit.blobSize.error``
+    (2 MB by default). 0 turns the check off. Default: 2 MB."""
+    result_waits: int = Field(default=500, ge=1)
+    """Job results one process waits on at once: each wait is a long poll, and the server refuses
+    more than ~1,200 per namespace (``namespace concurrent poller limit exceeded``).
+    Default: 500."""
 
     # Database (core.db). A secret: the URL may carry a password, so it never shows in a repr.
     database_url: SecretStr | None = None

@@ -48,6 +48,7 @@ from core.errors import STARTUP_ERRORS
 from core.ping import ping
 from core.schedules import sync_domain_schedules
 from core.settings import LanesSettings, settings
+from core.worker._jobs_guard import JobGuardInterceptor, unknown_activity
 from core.worker.health import HealthServer, HealthState
 from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
@@ -103,6 +104,9 @@ def build_worker(
     workflows.extend(w for w in extra_workflows if w not in workflows)
     served = {n for f in functions if (n := activity_name(f))}
     activities.serve(queue, frozenset(served))
+    if not any(_is_dynamic(f) for f in functions):
+        # An unknown name fails fast with what this worker serves (core.worker._jobs_guard).
+        functions.append(unknown_activity(queue, frozenset(served)))
     needs_threads = any(not inspect.iscoroutinefunction(f) for f in functions)
     if needs_threads and activity_executor is None:
         # One thread per activity slot: fewer would queue started activities behind each other
@@ -116,7 +120,8 @@ def build_worker(
         activity_executor=activity_executor,
         workflow_failure_exception_types=[pydantic.ValidationError],
         # Log context, one line and metrics per finished activity/workflow (core.telemetry).
-        interceptors=[telemetry.WorkerTelemetryInterceptor()],
+        # and the job contract's result size limit.
+        interceptors=[telemetry.WorkerTelemetryInterceptor(), JobGuardInterceptor()],
         graceful_shutdown_timeout=config.shutdown_timeout,
         max_concurrent_activities=config.max_concurrent_activities,
         max_concurrent_workflow_tasks=config.max_concurrent_workflow_tasks,
@@ -126,6 +131,11 @@ def build_worker(
         ),
         identity=f"{os.getpid()}@{socket.gethostname()}/{queue}",
     )
+
+
+def _is_dynamic(fn: Callable[..., Any]) -> bool:
+    definition = getattr(fn, "__temporal_activity_definition", None)
+    return definition is not None and getattr(definition, "name", "") is None
 
 
 def activity_name(fn: Callable[..., Any]) -> str | None:
