@@ -14,7 +14,7 @@ from typing import Any
 
 from sync_test_github import FakeGitHub
 from sync_test_support import count, distinct_shas, runs
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import ActivityHandle, Client
 
 from core.dispatch import dispatch
 from sync.models import Commit
@@ -41,17 +41,14 @@ async def wait_for(predicate: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-async def _heartbeat_past(
-    client: Client, handle: WorkflowHandle[Any, Any], minimum: int
-) -> tuple[int, int] | None:
+async def _heartbeat_past(handle: ActivityHandle[Any], minimum: int) -> tuple[int, int] | None:
     """(pages, worker pid) once the server has heard the sync heartbeat past ``minimum`` pages."""
-    described = await handle.describe()
-    for pending in described.raw_description.pending_activities:
-        if pending.heartbeat_details.payloads:
-            [cursor] = await client.data_converter.decode(pending.heartbeat_details.payloads)
-            pages = int(cursor.get("pages", 0))
-            if pages >= minimum:
-                return pages, int(pending.last_worker_identity.split("@")[0])
+    described = await handle.describe(include_heartbeat_details=True)
+    details = await described.heartbeat_details() if described.has_heartbeat_details() else None
+    if details and described.last_worker_identity:
+        pages = int(details[0].get("pages", 0))
+        if pages >= minimum:
+            return pages, int(described.last_worker_identity.split("@")[0])
     return None
 
 
@@ -83,7 +80,7 @@ async def test_a_killed_worker_is_replaced_and_the_sync_resumes_where_it_stopped
             client=temporal_client,
         )
         pages_at_kill, running_on = await wait_for(
-            lambda: _heartbeat_past(temporal_client, job.handle, 5),
+            lambda: _heartbeat_past(job.handle, 5),  # type: ignore[arg-type]
             90,
             "the sync to heartbeat past page 5",
         )
