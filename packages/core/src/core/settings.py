@@ -72,6 +72,8 @@ class LanesSettings(BaseSettings):
     payload_limit: int = Field(default=2 * 1024 * 1024, ge=0)
     """Largest job input or result in bytes; keep it at the server's ``limit.blobSize.error``
     (2 MB by default). 0 turns the check off. Default: 2 MB."""
+    ui_url: str = "http://127.0.0.1:8233"
+    """The Temporal UI, for the links ``lanes jobs`` prints. Default: ``lanes dev``'s UI."""
     result_waits: int = Field(default=500, ge=1)
     """Job results one process waits on at once: each wait is a long poll, and the server refuses
     more than ~1,200 per namespace (``namespace concurrent poller limit exceeded``).

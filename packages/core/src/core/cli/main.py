@@ -15,6 +15,7 @@ from core.cli.check import check_command
 from core.cli.db import db as db_command
 from core.cli.dev import dev_command, worker_command
 from core.cli.dispatch import dispatch_command, ping_command
+from core.cli.jobs import jobs_group
 from core.cli.plugins import add_plugin_commands
 from core.cli.schedules import schedules_group
 
@@ -37,6 +38,7 @@ for command in (
     dev_command,
     db_command,
     schedules_group,
+    jobs_group,
 ):
     cli.add_command(command)
 add_plugin_commands(cli)  # domains' own groups (`lanes repos`), by the `lanes.cli` entry point
