@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -158,4 +159,4 @@ def _print(renderable: Any) -> None:
     from rich.console import Console
 
     # A pipe has no width to fit: one row per job, nothing folded, so grep and scripts see it.
-    Console(width=None if click.get_text_stream("stdout").isatty() else 1000).print(renderable)
+    Console(width=None if sys.stdout.isatty() else 1000).print(renderable)
