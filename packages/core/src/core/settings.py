@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import BeforeValidator, Field, PositiveFloat, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "SettingsError", "settings"]
@@ -72,6 +72,10 @@ class LanesSettings(BaseSettings):
     payload_limit: int = Field(default=2 * 1024 * 1024, ge=0)
     """Largest job input or result in bytes; keep it at the server's ``limit.blobSize.error``
     (2 MB by default). 0 turns the check off. Default: 2 MB."""
+    rate_limits: dict[str, PositiveFloat] = {}
+    """Jobs per second each queue may start, across all its workers, as JSON
+    (``{"analysis": 10}``): Celery's ``rate_limit``, applied by the server when workers poll, not
+    by sleeping in workers. Every worker of a queue must be given the same value. Default: none."""
     ui_url: str = "http://127.0.0.1:8233"
     """The Temporal UI, for the links ``lanes jobs`` prints. Default: ``lanes dev``'s UI."""
     result_waits: int = Field(default=500, ge=1)

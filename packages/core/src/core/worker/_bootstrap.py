@@ -126,6 +126,8 @@ def build_worker(
         max_concurrent_activities=config.max_concurrent_activities,
         max_concurrent_workflow_tasks=config.max_concurrent_workflow_tasks,
         max_concurrent_local_activities=config.max_concurrent_local_activities,
+        # LANES_RATE_LIMITS: enforced by the server for the whole queue, every worker included.
+        max_task_queue_activities_per_second=config.rate_limits.get(queue),
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),
