@@ -120,7 +120,7 @@ async def status(job_id: str, *, client: Client | None = None) -> JobStatus:
     try:
         described = await client.get_activity_handle(job_id).describe(include_last_failure=True)
     except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
+        if not _no_such_activity(err):
             raise
         return await _workflow_status(client, job_id)
     return await _from_description(client, described)
@@ -144,7 +144,7 @@ async def result(
     except ActivityFailureError as err:
         raise JobFailedError(job_id, root_cause(err)) from err
     except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
+        if not _no_such_activity(err):
             raise
         try:
             async with result_slot():
@@ -333,7 +333,7 @@ async def _is_activity(client: Client, job_id: str) -> bool:
     try:
         await client.get_activity_handle(job_id).describe()
     except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
+        if not _no_such_activity(err):
             raise
         try:
             await client.get_workflow_handle(job_id).describe()
@@ -349,6 +349,11 @@ async def _require_activity(client: Client, job_id: str, what: str) -> None:
             f"job {job_id!r} runs as a workflow (LANES_DISPATCH_MODE=workflow); {what} needs "
             "the standalone activity engine"
         )
+
+
+def _no_such_activity(err: RPCError) -> bool:
+    # UNIMPLEMENTED: a server without standalone activities, whose jobs are all workflows.
+    return err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.UNIMPLEMENTED)
 
 
 def _not_found(job_id: str, err: RPCError) -> Exception:
