@@ -155,6 +155,12 @@ async def test_list_filters_by_activity_and_state_newest_first(
 
     [only] = await until(failed_listed, "visibility to list the failed job")
     assert only.activity == "jobs_test.fails"
+    # No filter: the most recent jobs of every kind, newest first.
+    recent = await jobs.list_jobs(limit=5, client=temporal_client)
+    assert 0 < len(recent) <= 5
+    assert [j.scheduled_at for j in recent] == sorted(
+        (j.scheduled_at for j in recent), reverse=True
+    )
 
 
 async def test_an_unknown_id_is_not_found(temporal_client: Client) -> None:
