@@ -205,6 +205,7 @@ async def test_an_unknown_name_fails_within_seconds_naming_what_the_worker_serve
     [
         (charge_order, {"input": {"order_id": "x", "amount": -1}}, "invalid input.*amount"),
         ("no_such_activity", {}, "not registered in this process; pass task_queue="),
+        ("chrage_order", {}, r"not registered in this process \(did you mean 'charge_order'\?\)"),
         ("lanes.ping", {}, "served on every queue; pass task_queue="),
         (
             charge_order,
@@ -227,7 +228,7 @@ async def test_bad_calls_are_refused_before_anything_starts(
     temporal_client: Client, activity: Any, kwargs: dict[str, Any], message: str
 ) -> None:
     kwargs.setdefault("input", {"order_id": "x", "amount": 1})
-    if activity == "lanes.ping" or activity == "no_such_activity":
+    if activity in ("lanes.ping", "no_such_activity", "chrage_order"):
         kwargs.pop("input")
     with pytest.raises(DispatchError, match=message):
         await dispatch(activity, client=temporal_client, **kwargs)

@@ -8,6 +8,7 @@ process-wide bound on result waits.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import math
 import weakref
@@ -215,11 +216,13 @@ def _queue(config: ActivityConfig | None, name: str, task_queue: str | None) -> 
         return task_queue
     if config is not None and config.queue is not None:
         return config.queue
-    why = (
-        f"{name!r} is served on every queue"
-        if config
-        else f"activity {name!r} is not registered in this process"
-    )
+    if config:
+        why = f"{name!r} is served on every queue"
+    else:
+        why = f"activity {name!r} is not registered in this process"
+        close = difflib.get_close_matches(name, activities.names(), n=1)
+        if close:  # a typo, most likely: say so before anything starts
+            why += f" (did you mean {close[0]!r}?)"
     raise DispatchError(f"{why}; pass task_queue= to say which worker runs it")
 
 
