@@ -256,3 +256,21 @@ async def test_an_input_over_the_payload_limit_is_refused_naming_size_and_limit(
             )
     finally:
         settings.cache_clear()
+
+
+@activities.defn(name="dispatch.ordered", queue="dispatch-test", priority=2, fairness_key="t-1")
+async def ordered() -> None: ...
+
+
+async def test_declared_priority_and_fairness_key_reach_the_server_and_a_call_overrides_them(
+    temporal_client: Client, task_queue: str
+) -> None:
+    declared = await dispatch(ordered, task_queue=task_queue, client=temporal_client)
+    overridden = await dispatch(
+        ordered, task_queue=task_queue, priority=5, fairness_key="t-2", client=temporal_client
+    )
+    for job, (level, key) in ((declared, (2, "t-1")), (overridden, (5, "t-2"))):
+        assert isinstance(job.handle, ActivityHandle)
+        described = await job.handle.describe()
+        assert (described.priority.priority_key, described.priority.fairness_key) == (level, key)
+        await job.handle.terminate(reason="only described")
