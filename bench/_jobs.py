@@ -15,7 +15,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -33,13 +33,17 @@ __all__ = [
     "history_size",
     "lanes_burst",
     "measured",
+    "raw_activity_burst",
     "raw_burst",
 ]
+
+RAW_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+"""The raw side's start-to-close timeout: ``lanes.ping``'s own."""
 
 DISPATCH_CONCURRENCY = 50
 RESULT_CONCURRENCY = 200
 
-Burst = tuple[list[float], float, list[WorkflowHandle[Any, Any]]]
+Burst = tuple[list[float], float, list[Any]]
 """Latencies in seconds, wall seconds, and the handles (to fetch a few histories)."""
 
 
@@ -112,6 +116,25 @@ async def raw_burst(client: Client, n: int, task_queue: str, *, lone: bool = Fal
     return await (_lone if lone else _burst)(n, start, wait)
 
 
+async def raw_activity_burst(
+    client: Client, n: int, task_queue: str, *, lone: bool = False
+) -> Burst:
+    """N ``raw.noop`` standalone activities through the SDK's ``start_activity``."""
+
+    async def start() -> Any:
+        return await client.start_activity(
+            "raw.noop",
+            id=f"raw-{uuid.uuid4()}",
+            task_queue=task_queue,
+            start_to_close_timeout=RAW_ACTIVITY_TIMEOUT,
+        )
+
+    async def wait(handle: Any) -> Any:
+        return await handle.result()
+
+    return await (_lone if lone else _burst)(n, start, wait)
+
+
 def celery_lone(n: int) -> list[float]:
     """N Celery tasks one at a time, each timed at the client from send to result."""
     from bench._workers import CELERY_QUEUE
@@ -175,8 +198,12 @@ async def measured(
     return metrics
 
 
-async def history_size(handles: list[WorkflowHandle[Any, Any]]) -> dict[str, float]:
-    """Mean events and bytes (serialised protobuf) of these workflows' histories."""
+async def history_size(handles: list[Any]) -> dict[str, float]:
+    """Mean events and bytes (serialised protobuf) of these workflows' histories; nothing for
+    standalone activities, which have no workflow history."""
+    handles = [h for h in handles if isinstance(h, WorkflowHandle)]
+    if not handles:
+        return {}
     events = 0
     size = 0
     for handle in handles:

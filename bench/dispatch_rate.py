@@ -1,8 +1,10 @@
-"""Figure 1: how fast jobs can be started — ``dispatch()`` against ``client.start_workflow``.
+"""Figure 1: how fast jobs can be started — ``dispatch()`` against the raw SDK's
+``client.start_activity`` (the same Temporal primitive, a standalone activity, with nothing
+around it: no registry, no validation, the SDK's default converter).
 
 No worker runs: this times only the start call (client work + one server round trip that
-persists the workflow). Each round uses a throwaway task queue nobody polls, so the started
-workflows just wait; the benchmark's in-memory dev server is discarded with them at the end of
+persists the job). Each round uses a throwaway task queue nobody polls, so the started
+jobs just wait; the benchmark's in-memory dev server is discarded with them at the end of
 the figure, which is the clean-up.
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from bench._jobs import DISPATCH_CONCURRENCY
+from bench._jobs import DISPATCH_CONCURRENCY, RAW_ACTIVITY_TIMEOUT
 from bench._processes import cpu_seconds
 from bench._report import Row, Samples, alternate, compare
 from bench.options import BenchOptions
@@ -27,7 +29,7 @@ FIGURE = "1 dispatch rate"
 
 
 async def _starts(n: int, concurrency: int, start: Callable[[str], Awaitable[Any]]) -> float:
-    """Start ``n`` workflows, ``concurrency`` at a time; wall seconds."""
+    """Start ``n`` jobs, ``concurrency`` at a time; wall seconds."""
     queue = f"bench-nobody-{uuid.uuid4().hex[:8]}"
     gate = asyncio.Semaphore(concurrency)
 
@@ -65,8 +67,11 @@ async def run(address: str, server_pid: int, options: BenchOptions) -> list[Row]
         return await dispatch("lanes.ping", task_queue=queue, client=lanes_client)
 
     async def raw_start(queue: str) -> Any:
-        return await raw_client.start_workflow(
-            "RawPingWorkflow", id=f"raw-{uuid.uuid4()}", task_queue=queue
+        return await raw_client.start_activity(
+            "raw.noop",
+            id=f"raw-{uuid.uuid4()}",
+            task_queue=queue,
+            start_to_close_timeout=RAW_ACTIVITY_TIMEOUT,
         )
 
     await _starts(10, 10, lanes_start)  # warm-up: connections, imports, server caches
@@ -93,7 +98,7 @@ async def run(address: str, server_pid: int, options: BenchOptions) -> list[Row]
                 metric,
                 unit,
                 other="raw",
-                other_label="raw SDK",
+                other_label="raw SDK start_activity",
                 note=f"{label}, N={n}",
             )
             row.metric = f"{label} {metric}"

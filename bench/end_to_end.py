@@ -1,9 +1,12 @@
 """Figures 2, 3 and 6a: N no-op jobs end to end — Lanes, the raw SDK, and Celery.
 
 - Lanes: ``dispatch("lanes.ping")`` to a real ``lanes worker --queues sync`` subprocess (one
-  ``SingleActivityWorkflow`` per job: durable, retried, one history each).
-- Raw SDK: ``start_workflow("RawPingWorkflow")`` to ``bench.raw_worker`` (the same shape with
-  nothing around it).
+  standalone activity per job: durable, retried by its policy, visible in the UI).
+- Raw SDK workflow: ``start_workflow("RawPingWorkflow")`` to ``bench.raw_worker``: one workflow
+  running one activity, what a team would write to get a durable job without standalone
+  activities (and what ``dispatch`` ran before).
+- Raw SDK activity: ``start_activity("raw.noop")`` to the same raw worker: the primitive
+  ``dispatch`` now uses, with nothing around it.
 - Celery: ``noop.apply_async()`` to a Celery worker with Redis as broker and backend. NOT durable:
   a killed worker loses its task.
 
@@ -17,9 +20,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from temporalio.client import WorkflowHandle
-
-from bench._jobs import celery_burst, celery_lone, history_size, lanes_burst, measured, raw_burst
+from bench._jobs import (
+    celery_burst,
+    celery_lone,
+    history_size,
+    lanes_burst,
+    measured,
+    raw_activity_burst,
+    raw_burst,
+)
 from bench._report import Row, alternate, compare, percentile
 from bench._stack import LANES_QUEUE, Stack
 from bench.options import BenchOptions
@@ -36,6 +45,7 @@ async def warm_up(stack: Stack) -> None:
 
     await lanes_burst(stack.lanes_client, 20, LANES_QUEUE)
     await raw_burst(stack.raw_client, 20, stack.raw_queue)
+    await raw_activity_burst(stack.raw_client, 20, stack.raw_queue)
     noop.apply_async(queue=CELERY_QUEUE).get(timeout=120)
     celery_burst(20)
 
@@ -51,7 +61,7 @@ async def run(stack: Stack, options: BenchOptions) -> list[Row]:
 
 async def _one_size(stack: Stack, options: BenchOptions, n: int) -> list[Row]:
     print(f"  end to end: {n} jobs per side per round", flush=True)
-    last: dict[str, list[WorkflowHandle[Any, Any]]] = {}
+    last: dict[str, list[Any]] = {}
     temporal_pids = {"server": stack.server_pid}
 
     def temporal_side(
@@ -96,6 +106,13 @@ async def _one_size(stack: Stack, options: BenchOptions, n: int) -> list[Row]:
                 ),
                 stack.raw.pid,
             ),
+            "raw_activity": temporal_side(
+                "raw_activity",
+                lambda size, lone=False: raw_activity_burst(
+                    stack.raw_client, size, stack.raw_queue, lone=lone
+                ),
+                stack.raw.pid,
+            ),
             "celery": celery_round,
         },
     )
@@ -106,7 +123,7 @@ async def _one_size(stack: Stack, options: BenchOptions, n: int) -> list[Row]:
 
     e2e = f"2 end-to-end N={n}"
     rows = [
-        compare(e2e, samples, metric, unit, other="raw", other_label="raw SDK")
+        compare(e2e, samples, metric, unit, other="raw", other_label="raw SDK workflow")
         for metric, unit in (
             ("jobs_per_s", "jobs/s"),
             ("p50_ms", "ms"),
@@ -119,6 +136,23 @@ async def _one_size(stack: Stack, options: BenchOptions, n: int) -> list[Row]:
             ("history_bytes", "bytes"),
         )
     ]
+    primitive = f"2b vs start_activity N={n}"
+    for metric, unit in (
+        ("jobs_per_s", "jobs/s"),
+        ("lone_p50_ms", "ms"),
+        ("worker_cpu_ms_per_job", "ms CPU"),
+        ("client_cpu_ms_per_job", "ms CPU"),
+    ):
+        rows.append(
+            compare(
+                primitive,
+                samples,
+                metric,
+                unit,
+                other="raw_activity",
+                other_label="raw SDK start_activity",
+            )
+        )
     peer = f"3 vs Celery N={n}"
     label = f"Celery {options.celery_pool} x{options.celery_concurrency} NON-DURABLE"
     for metric, unit, note in (

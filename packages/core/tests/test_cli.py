@@ -50,24 +50,97 @@ async def test_dispatch_wait_prints_the_result(
     assert printed["result"]["task_queue"] == task_queue
 
 
-async def test_the_same_id_twice_starts_one_workflow(
+async def test_the_same_id_twice_starts_one_job(
     temporal_client: Client, task_queue: str, lanes_env: dict[str, str]
 ) -> None:
-    workflow_id = f"cli-dup-{uuid.uuid4()}"
-    args = ("dispatch", "lanes.ping", "--queue", task_queue, "--id", workflow_id)
+    job_id = f"cli-dup-{uuid.uuid4()}"
+    args = ("dispatch", "lanes.ping", "--queue", task_queue, "--id", job_id)
     async with running_worker(temporal_client, task_queue=task_queue):
         first = await lanes(*args, env=lanes_env)
         second = await lanes(*args, env=lanes_env)
     assert json.loads(first[1])["started"] is True
     assert json.loads(second[1])["started"] is False
-    assert f"already dispatched: {workflow_id}" in second[2]
-    runs = [w async for w in temporal_client.list_workflows(f"WorkflowId = '{workflow_id}'")]
-    assert len(runs) == 1
+    assert f"already dispatched: {job_id}" in second[2]
+    assert (await temporal_client.count_activities(f"ActivityId = '{job_id}'")).count == 1
+
+
+async def test_input_from_a_file_or_stdin(
+    temporal_client: Client, task_queue: str, lanes_env: dict[str, str], tmp_path: Path
+) -> None:
+    payload = tmp_path / "input.json"
+    payload.write_text('{"echo": "from a file"}')
+    base = ("dispatch", "lanes.ping", "--queue", task_queue, "--wait")
+    async with running_worker(temporal_client, task_queue=task_queue):
+        code, out, err = await lanes(*base, "--input", f"@{payload}", env=lanes_env)
+        assert code == 0, err
+        assert json.loads(out)["result"]["echo"] == "from a file"
+        proc = await asyncio.create_subprocess_exec(
+            LANES,
+            *base,
+            "--input",
+            "-",
+            env=lanes_env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        out_b, err_b = await asyncio.wait_for(proc.communicate(b'{"echo": "from stdin"}'), 60)
+        assert proc.returncode == 0, err_b.decode()
+        assert json.loads(out_b)["result"]["echo"] == "from stdin"
+    code, _, err = await lanes(
+        "dispatch",
+        "lanes.ping",
+        "--queue",
+        task_queue,
+        "--input",
+        "@/nonexistent.json",
+        env=lanes_env,
+    )
+    assert code == 2 and "cannot read /nonexistent.json" in err
+
+
+async def test_wait_on_a_queue_nobody_polls_warns(
+    task_queue: str, lanes_env: dict[str, str]
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        LANES,
+        "dispatch",
+        "lanes.ping",
+        "--queue",
+        task_queue,
+        "--wait",
+        env=lanes_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    try:
+        line = await asyncio.wait_for(proc.stderr.readline(), 60)
+    finally:
+        proc.kill()
+        await proc.wait()
+    assert f"warning: no worker polls task queue '{task_queue}'" in line.decode()
 
 
 async def test_errors_are_one_clear_line(lanes_env: dict[str, str]) -> None:
     code, _, err = await lanes("dispatch", "lanes.ping", "--input", "{nope", env=lanes_env)
     assert code == 2 and "--input is not valid JSON" in err
+
+    code, _, err = await lanes(
+        "dispatch", "lanes.ping", "--queue", "q", "--delay", "nan", env=lanes_env
+    )
+    assert code == 2 and "--delay must be a number of seconds >= 0, got nan" in err
+
+    code, _, err = await lanes(
+        "dispatch",
+        "lanes.ping",
+        "--queue",
+        "nowhere",
+        "--options",
+        '{"retry_policy": "nosuchpolicy"}',
+        env=lanes_env,
+    )
+    assert code == 1 and "nosuchpolicy" in err and len(err.strip().splitlines()) == 1
 
     code, _, err = await lanes("dispatch", "no_such_activity", env=lanes_env)
     assert code == 1

@@ -3,13 +3,17 @@
 from datetime import timedelta
 
 import pydantic
-from temporalio.client import Client, WorkflowFailureError
+import pytest
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from core import activities
 from core.dev.testing import replay, running_worker
-from core.dispatch import dispatch, dispatch_many
+from core.dispatch import JobFailedError, dispatch, dispatch_many
 from core.workflows import BatchWorkflow, SingleActivityWorkflow
+
+# These tests cover the workflow job engine (SingleActivityWorkflow), which schedules use.
+pytestmark = pytest.mark.usefixtures("workflow_engine")
 
 
 class Parity(pydantic.BaseModel):
@@ -35,7 +39,7 @@ async def test_histories_of_every_path_replay_deterministically(
         failing = await dispatch(parity, Parity(n=-1), task_queue=task_queue)
         try:
             await failing.result()
-        except WorkflowFailureError:
+        except JobFailedError:
             handles.append(failing.handle)
         bulk = await dispatch_many(
             parity, [Parity(n=n) for n in range(-2, 30)], task_queue=task_queue, batch_size=16

@@ -132,11 +132,10 @@ async def test_activity_retries_through_an_outage_and_writes_one_row(
 
 
 async def _failure_after_attempts(handle: Any, attempts: int) -> Any:
-    """The last failure of the pending activity once ``attempts`` attempts have failed."""
+    """The job's last failure (as the server stores it) once ``attempts`` attempts have failed."""
     async with asyncio.timeout(30):
         while True:
-            described = await handle.describe()
-            pending = described.raw_description.pending_activities
-            if pending and pending[0].attempt > attempts and pending[0].HasField("last_failure"):
-                return pending[0].last_failure
+            described = await handle.describe(include_last_failure=True)
+            if described.attempt > attempts and described.has_last_failure():
+                return described.raw_info.last_failure
             await asyncio.sleep(0.2)

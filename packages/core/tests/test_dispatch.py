@@ -1,18 +1,33 @@
-"""dispatch() against the real dev server: by name and by function, idempotency, bad input."""
+"""dispatch() against the real dev server, on both job engines where they overlap.
+
+``activity`` is the default engine (a Temporal Standalone Activity per job); ``workflow`` is
+``LANES_DISPATCH_MODE=workflow`` (a ``SingleActivityWorkflow`` per job, the path schedules take).
+"""
 
 import asyncio
+import math
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pydantic
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.client import ActivityExecutionStatus, ActivityHandle, Client
+from temporalio.exceptions import ApplicationError
 
 from core import activities
 from core.dev.testing import running_worker
-from core.dispatch import DispatchError, dispatch, dispatch_and_wait
+from core.dispatch import (
+    DispatchError,
+    JobFailedError,
+    dispatch,
+    dispatch_and_wait,
+    dispatch_mode,
+)
 from core.ping import PingResult
+from core.settings import settings
 
 
 class Order(pydantic.BaseModel):
@@ -39,16 +54,42 @@ async def wait_for_release(input: str) -> str:
     return input
 
 
+@activities.defn(name="dispatch.fails_on_boom", queue="dispatch-test")
+async def fails_on_boom(input: str) -> str:
+    if input == "boom":
+        raise ApplicationError("card declined", type="CardDeclined", non_retryable=True)
+    return input
+
+
+@pytest.fixture(params=["activity", "workflow"])
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test on each job engine."""
+    monkeypatch.setenv("LANES_DISPATCH_MODE", request.param)
+    settings.cache_clear()
+    assert dispatch_mode() == request.param
+    yield request.param
+    settings.cache_clear()
+
+
+async def runs_of(client: Client, mode: str, job_id: str) -> int:
+    """How many runs the server holds for ``job_id``."""
+    if mode == "activity":
+        return (await client.count_activities(f"ActivityId = '{job_id}'")).count
+    return len([w async for w in client.list_workflows(f"WorkflowId = '{job_id}'")])
+
+
 async def test_dispatch_by_function_returns_a_typed_result(
-    temporal_client: Client, task_queue: str
+    temporal_client: Client, task_queue: str, mode: str
 ) -> None:
     async with running_worker(temporal_client, task_queue=task_queue, activities=[charge_order]):
         job = await dispatch(charge_order, Order(order_id="o-1", amount=42), task_queue=task_queue)
-        assert job.started and job.task_queue == task_queue
+        assert job.started and job.task_queue == task_queue and job.mode == mode
         assert await job.result() == Receipt(order_id="o-1", charged=42)
 
 
-async def test_dispatch_by_name_with_json_input(temporal_client: Client, task_queue: str) -> None:
+async def test_dispatch_by_name_with_json_input(
+    temporal_client: Client, task_queue: str, mode: str
+) -> None:
     async with running_worker(temporal_client, task_queue=task_queue, activities=[charge_order]):
         result = await dispatch_and_wait(
             "charge_order", {"order_id": "o-2", "amount": 7}, task_queue=task_queue
@@ -56,106 +97,180 @@ async def test_dispatch_by_name_with_json_input(temporal_client: Client, task_qu
         assert result == Receipt(order_id="o-2", charged=7)
 
 
-async def test_ping_answers_on_any_queue(temporal_client: Client, task_queue: str) -> None:
+async def test_a_standalone_job_is_an_activity_without_a_workflow(
+    temporal_client: Client, task_queue: str
+) -> None:
     async with running_worker(temporal_client, task_queue=task_queue):
-        result = await dispatch_and_wait("lanes.ping", task_queue=task_queue)
-        assert isinstance(result, PingResult)
-        assert result.task_queue == task_queue
+        job = await dispatch("lanes.ping", task_queue=task_queue, summary="canary")
+        result = await job.result()
+    assert isinstance(result, PingResult) and result.task_queue == task_queue
+    assert isinstance(job.handle, ActivityHandle)
+    described = await job.handle.describe()
+    assert described.activity_type == "lanes.ping"
+    assert described.status == ActivityExecutionStatus.COMPLETED
+    assert described.start_to_close_timeout == timedelta(seconds=30)  # lanes.ping's declaration
+    assert [w async for w in temporal_client.list_workflows(f"WorkflowId = '{job.id}'")] == []
 
 
 async def test_duplicate_id_while_running_starts_nothing(
-    temporal_client: Client, task_queue: str
+    temporal_client: Client, task_queue: str, mode: str
 ) -> None:
     key = f"release-{uuid.uuid4()}"
     RELEASE[key] = asyncio.Event()
-    workflow_id = f"dup-running-{uuid.uuid4()}"
+    job_id = f"dup-running-{uuid.uuid4()}"
     async with running_worker(
         temporal_client, task_queue=task_queue, activities=[wait_for_release]
     ):
-        first = await dispatch(wait_for_release, key, task_queue=task_queue, id=workflow_id)
-        second = await dispatch(wait_for_release, key, task_queue=task_queue, id=workflow_id)
+        first = await dispatch(wait_for_release, key, task_queue=task_queue, id=job_id)
+        second = await dispatch(wait_for_release, key, task_queue=task_queue, id=job_id)
         assert first.started and not second.started and second.duplicate
         assert second.run_id == first.run_id
         RELEASE[key].set()
         assert await second.result() == key
-    runs = [w async for w in temporal_client.list_workflows(f"WorkflowId = '{workflow_id}'")]
-    assert len(runs) == 1
+    assert await runs_of(temporal_client, mode, job_id) == 1
 
 
-async def test_duplicate_id_after_completion_starts_nothing(
-    temporal_client: Client, task_queue: str
+async def test_duplicate_id_after_success_starts_nothing(
+    temporal_client: Client, task_queue: str, mode: str
 ) -> None:
-    workflow_id = f"dup-done-{uuid.uuid4()}"
+    job_id = f"dup-done-{uuid.uuid4()}"
     order = Order(order_id="o-3", amount=5)
     async with running_worker(temporal_client, task_queue=task_queue, activities=[charge_order]):
-        first = await dispatch(charge_order, order, task_queue=task_queue, id=workflow_id)
+        first = await dispatch(charge_order, order, task_queue=task_queue, id=job_id)
         await first.result()
-        again = await dispatch(charge_order, order, task_queue=task_queue, id=workflow_id)
+        again = await dispatch(charge_order, order, task_queue=task_queue, id=job_id)
         assert not again.started
         assert again.run_id == first.run_id
         assert await again.result() == Receipt(order_id="o-3", charged=5)
-    described = await temporal_client.get_workflow_handle(workflow_id).describe()
-    assert described.status == WorkflowExecutionStatus.COMPLETED
+    assert await runs_of(temporal_client, mode, job_id) == 1
 
 
-async def test_bad_input_is_refused_before_anything_starts(temporal_client: Client) -> None:
-    with pytest.raises(DispatchError, match=r"invalid input for activity 'charge_order'.*amount"):
-        await dispatch(charge_order, {"order_id": "x", "amount": -1}, client=temporal_client)
-    with pytest.raises(DispatchError, match="not registered in this process; pass task_queue="):
-        await dispatch("no_such_activity", client=temporal_client)
-    with pytest.raises(DispatchError, match="served on every queue; pass task_queue="):
-        await dispatch("lanes.ping", client=temporal_client)
+async def test_a_failed_job_reports_the_activity_error_and_may_run_again(
+    temporal_client: Client, task_queue: str, mode: str
+) -> None:
+    job_id = f"dup-failed-{uuid.uuid4()}"
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[fails_on_boom]):
+        failed = await dispatch(fails_on_boom, "boom", task_queue=task_queue, id=job_id)
+        with pytest.raises(JobFailedError) as caught:
+            await failed.result()
+        assert isinstance(caught.value.cause, ApplicationError)
+        assert caught.value.cause.type == "CardDeclined"
+        assert "card declined" in str(caught.value)
+        # A job that failed may be dispatched again under the same id: that is a retry.
+        retried = await dispatch(fails_on_boom, "ok", task_queue=task_queue, id=job_id)
+        assert retried.started and retried.run_id != failed.run_id
+        assert await retried.result() == "ok"
+        # Unless the caller forbids it.
+        refused = await dispatch(
+            fails_on_boom, "ok", task_queue=task_queue, id=job_id, rerun_failed=False
+        )
+        assert not refused.started
 
+
+async def test_start_delay_holds_the_job_back(temporal_client: Client, task_queue: str) -> None:
+    async with running_worker(temporal_client, task_queue=task_queue):
+        job = await dispatch("lanes.ping", task_queue=task_queue, start_delay=2)
+        await asyncio.sleep(0.5)
+        assert isinstance(job.handle, ActivityHandle)
+        described = await job.handle.describe()
+        assert described.status == ActivityExecutionStatus.RUNNING
+        assert described.attempt <= 1 and described.last_started_time is None
+        assert described.start_delay == timedelta(seconds=2)
+        result = await asyncio.wait_for(job.result(), 15)
+        assert result.task_queue == task_queue
+        assert (await job.handle.describe()).status == ActivityExecutionStatus.COMPLETED
+
+
+async def test_an_unknown_name_fails_within_seconds_naming_what_the_worker_serves(
+    temporal_client: Client, task_queue: str
+) -> None:
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[charge_order]):
+        started = time.monotonic()
+        job = await dispatch("chrage_order", {"order_id": "x"}, task_queue=task_queue)
+        with pytest.raises(JobFailedError) as caught:
+            await asyncio.wait_for(job.result(), 30)
+        took = time.monotonic() - started
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "UnknownActivity"
+    assert "'chrage_order'" in cause.message
+    assert "charge_order, lanes.ping" in cause.message
+    assert isinstance(job.handle, ActivityHandle)
+    # Retried briefly (another worker version may serve it), then failed for good.
+    assert (await job.handle.describe()).attempt == 3
+    assert took < 20, took  # not the five-minute start-to-close timeout
+
+
+@pytest.mark.parametrize(
+    ("activity", "kwargs", "message"),
+    [
+        (charge_order, {"input": {"order_id": "x", "amount": -1}}, "invalid input.*amount"),
+        ("no_such_activity", {}, "not registered in this process; pass task_queue="),
+        ("chrage_order", {}, r"not registered in this process \(did you mean 'charge_order'\?\)"),
+        ("lanes.ping", {}, "served on every queue; pass task_queue="),
+        (
+            charge_order,
+            {"options": {"retry_policy": "nosuchpolicy"}},
+            "invalid options for 'charge_order'.*nosuchpolicy",
+        ),
+        (charge_order, {"options": {"start_to_close_timeout": -5}}, "must be positive"),
+        (charge_order, {"options": {"heartbeat_timeout": 400}}, "heartbeat_timeout.*shorter"),
+        (charge_order, {"options": {"bogus": 1}}, "bogus: Extra inputs are not permitted"),
+        (charge_order, {"start_delay": math.nan}, "start_delay.*finite"),
+        (charge_order, {"start_delay": -1}, "start_delay.*between 0"),
+        (charge_order, {"start_delay": timedelta(days=40000)}, "start_delay.*between 0"),
+        (charge_order, {"task_queue": "sync"}, "runs on task queue 'dispatch-test'.*'sync'"),
+        (charge_order, {"priority": 9}, "priority .* 1 \\(first\\) to 5"),
+        (charge_order, {"fairness_key": "x" * 65}, "fairness_key .* 1 to 64 bytes"),
+        ("lanes.ping", {"task_queue": "q", "id": "  "}, "blank"),
+    ],
+)
+async def test_bad_calls_are_refused_before_anything_starts(
+    temporal_client: Client, activity: Any, kwargs: dict[str, Any], message: str
+) -> None:
+    kwargs.setdefault("input", {"order_id": "x", "amount": 1})
+    if activity in ("lanes.ping", "no_such_activity", "chrage_order"):
+        kwargs.pop("input")
+    with pytest.raises(DispatchError, match=message):
+        await dispatch(activity, client=temporal_client, **kwargs)
+
+
+async def test_an_unregistered_function_is_refused(temporal_client: Client) -> None:
     async def not_registered() -> None: ...
 
     with pytest.raises(DispatchError, match="is not a registered activity"):
         await dispatch(not_registered, client=temporal_client)
 
 
-async def test_start_delay_holds_the_job_back(temporal_client: Client, task_queue: str) -> None:
-    async with running_worker(temporal_client, task_queue=task_queue):
-        job = await dispatch("lanes.ping", task_queue=task_queue, start_delay=timedelta(seconds=2))
-        await asyncio.sleep(0.5)
-        described = await job.handle.describe()
-        assert described.status == WorkflowExecutionStatus.RUNNING
-        history = await job.handle.fetch_history()
-        assert not any(
-            e.HasField("activity_task_scheduled_event_attributes") for e in history.events
-        )
-        result = await asyncio.wait_for(job.result(), 15)
-        assert result.task_queue == task_queue
+async def test_an_input_over_the_payload_limit_is_refused_naming_size_and_limit(
+    temporal_client: Client, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = {"echo": "x" * (2 * 1024 * 1024)}
+    with pytest.raises(DispatchError, match=r"2,097,16\d bytes, over .* limit of 2,097,152"):
+        await dispatch("lanes.ping", big, task_queue=task_queue, client=temporal_client)
+    monkeypatch.setenv("LANES_PAYLOAD_LIMIT", "1000")
+    settings.cache_clear()
+    try:
+        with pytest.raises(DispatchError, match="limit of 1,000 bytes"):
+            await dispatch(
+                "lanes.ping", {"echo": "y" * 2000}, task_queue=task_queue, client=temporal_client
+            )
+    finally:
+        settings.cache_clear()
 
 
-async def test_a_failed_job_reports_the_activity_error(
+@activities.defn(name="dispatch.ordered", queue="dispatch-test", priority=2, fairness_key="t-1")
+async def ordered() -> None: ...
+
+
+async def test_declared_priority_and_fairness_key_reach_the_server_and_a_call_overrides_them(
     temporal_client: Client, task_queue: str
 ) -> None:
-    @activities.defn(name="dispatch.always_fails", queue="dispatch-test")
-    async def always_fails() -> None:
-        raise ApplicationError("card declined", type="CardDeclined", non_retryable=True)
-
-    async with running_worker(temporal_client, task_queue=task_queue, activities=[always_fails]):
-        job = await dispatch(always_fails, task_queue=task_queue)
-        with pytest.raises(WorkflowFailureError) as caught:
-            await job.result()
-    assert isinstance(caught.value.cause, ActivityError)
-    assert isinstance(caught.value.cause.cause, ApplicationError)
-    assert caught.value.cause.cause.type == "CardDeclined"
-
-
-async def test_same_id_after_a_failure_runs_again(temporal_client: Client, task_queue: str) -> None:
-    failed_id = f"dup-failed-{uuid.uuid4()}"
-
-    @activities.defn(name="dispatch.fails_once", queue="dispatch-test")
-    async def fails_once(input: str) -> str:
-        if input == "boom":
-            raise ApplicationError("boom", non_retryable=True)
-        return input
-
-    async with running_worker(temporal_client, task_queue=task_queue, activities=[fails_once]):
-        failed = await dispatch(fails_once, "boom", task_queue=task_queue, id=failed_id)
-        with pytest.raises(WorkflowFailureError):
-            await failed.result()
-        # A job that failed may be dispatched again under the same id: that is a retry.
-        retried = await dispatch(fails_once, "ok", task_queue=task_queue, id=failed_id)
-        assert retried.started and retried.run_id != failed.run_id
-        assert await retried.result() == "ok"
+    declared = await dispatch(ordered, task_queue=task_queue, client=temporal_client)
+    overridden = await dispatch(
+        ordered, task_queue=task_queue, priority=5, fairness_key="t-2", client=temporal_client
+    )
+    for job, (level, key) in ((declared, (2, "t-1")), (overridden, (5, "t-2"))):
+        assert isinstance(job.handle, ActivityHandle)
+        described = await job.handle.describe()
+        assert (described.priority.priority_key, described.priority.fairness_key) == (level, key)
+        await job.handle.terminate(reason="only described")

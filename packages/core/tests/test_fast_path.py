@@ -15,6 +15,9 @@ from core.dispatch import dispatch
 
 CALLS: Counter[str] = Counter()
 
+# These tests cover the workflow job engine (SingleActivityWorkflow), which schedules use.
+pytestmark = pytest.mark.usefixtures("workflow_engine")
+
 
 @activities.defn(
     queue="fast-test",

@@ -88,6 +88,9 @@ def test_input_is_validated_with_a_clear_message() -> None:
         ({"heartbeat": timedelta(minutes=10)}, "heartbeat .* must be shorter than the run"),
         ({"start_to_close": timedelta(0)}, "start_to_close must be positive"),
         ({"retry": "nope"}, "unknown retry policy 'nope'"),
+        ({"priority": 0}, r"priority must be 1 \(first\) to 5 \(last\), got 0"),
+        ({"priority": 6}, "priority must be 1"),
+        ({"fairness_key": ""}, "fairness_key must be 1 to 64 bytes"),
     ],
 )
 def test_bad_declarations_fail_when_declared(kwargs: dict[str, object], message: str) -> None:

@@ -17,9 +17,12 @@ from temporalio.exceptions import ApplicationError
 from core import activities
 from core.dev.server import DevServer, temporal_binary
 from core.dev.testing import running_worker
-from core.dispatch import dispatch
+from core.dispatch import JobFailedError, dispatch
 
 ATTEMPTS: Counter[str] = Counter()
+
+# These tests cover the workflow job engine (SingleActivityWorkflow), which schedules use.
+pytestmark = pytest.mark.usefixtures("workflow_engine")
 
 
 class Flaky(pydantic.BaseModel):
@@ -142,7 +145,7 @@ async def test_retries_stop_at_maximum_attempts(temporal_client: Client, task_qu
     key = f"flaky-{uuid.uuid4()}"
     async with running_worker(temporal_client, task_queue=task_queue, activities=[flaky]):
         job = await dispatch(flaky, Flaky(key=key, fail_times=99), task_queue=task_queue)
-        with pytest.raises(WorkflowFailureError):
+        with pytest.raises(JobFailedError):
             await job.result()
     assert ATTEMPTS[key] == 5
 
@@ -151,7 +154,7 @@ async def test_non_retryable_error_is_not_retried(temporal_client: Client, task_
     key = f"permanent-{uuid.uuid4()}"
     async with running_worker(temporal_client, task_queue=task_queue, activities=[permanent]):
         job = await dispatch(permanent, key, task_queue=task_queue)
-        with pytest.raises(WorkflowFailureError):
+        with pytest.raises(JobFailedError):
             await job.result()
     assert ATTEMPTS[key] == 1
 
@@ -167,7 +170,7 @@ async def test_per_call_override_changes_only_that_call(
             task_queue=task_queue,
             options={"maximum_attempts": 2},
         )
-        with pytest.raises(WorkflowFailureError):
+        with pytest.raises(JobFailedError):
             await job.result()
     assert ATTEMPTS[key] == 2
     assert activities.get("flaky").retry_policy.maximum_attempts == 5

@@ -1,5 +1,5 @@
 """One job, followed across processes: the test process dispatches, a real ``sync-worker``
-subprocess runs the workflow and the activity, and we look at what an operator would see: the
+subprocess runs the job (a standalone activity), and we look at what an operator would see: the
 trace (exported over OTLP/HTTP to a loopback receiver and as JSON lines on stdout), the worker's
 log lines, and its ``/metrics``."""
 
@@ -22,12 +22,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Tracer
 from prometheus_client import REGISTRY
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from core.client import connect
 from core.dev.server import DevServer
-from core.dispatch import Dispatched, dispatch
+from core.dispatch import Dispatched, JobFailedError, dispatch
 
 SUPPORT = Path(__file__).parent / "telemetry_support"
 sys.path.insert(0, str(SUPPORT))
@@ -129,7 +129,7 @@ def _one(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
     return matching[0]
 
 
-async def test_dispatch_workflow_activity_and_http_call_share_one_trace(
+async def test_dispatch_activity_and_http_call_share_one_trace(
     caller: Caller,
     caller_spans: InMemorySpanExporter,
     worker: WorkerProcess,
@@ -141,9 +141,9 @@ async def test_dispatch_workflow_activity_and_http_call_share_one_trace(
     mine = [
         s
         for s in caller_spans.get_finished_spans()
-        if s.attributes and s.attributes.get("temporalWorkflowID") == job.id
+        if s.attributes and s.attributes.get("temporalActivityID") == job.id
     ]
-    assert [s.name for s in mine] == ["StartWorkflow:SingleActivityWorkflow"]
+    assert [s.name for s in mine] == ["StartActivity:telemetry_probe.fetch"]
     start = mine[0]
     root = next(
         s
@@ -154,20 +154,15 @@ async def test_dispatch_workflow_activity_and_http_call_share_one_trace(
     assert start.parent.span_id == root.context.span_id
     trace_id = format(start.context.trace_id, "032x")
 
-    spans = spans_of_trace(collector, trace_id, 5)
-    run_wf = _one(spans, "RunWorkflow:SingleActivityWorkflow")
-    start_act = _one(spans, "StartActivity:telemetry_probe.fetch")
+    spans = spans_of_trace(collector, trace_id, 2)
     run_act = _one(spans, "RunActivity:telemetry_probe.fetch")
     http = _one(spans, "GET")
-    # The SDK's TracingInterceptor model: workflow-side spans are zero-length (replay-safe) and
-    # hang under the span that started the workflow; the activity runs under StartActivity.
-    start_id = format(start.context.span_id, "016x")
-    assert run_wf.parent_id == start_id
-    assert start_act.parent_id == start_id
-    assert run_act.parent_id == start_act.span_id
+    # The SDK's TracingInterceptor carries the caller's StartActivity span in the job's headers:
+    # the worker's RunActivity hangs under it, the HTTP call under RunActivity.
+    assert run_act.parent_id == format(start.context.span_id, "016x")
     assert http.parent_id == run_act.span_id
     assert {s.service for s in spans} == {"lanes-sync"}
-    assert run_act.attributes["temporalWorkflowID"].string_value == job.id
+    assert run_act.attributes["temporalActivityID"].string_value == job.id
 
     # The downstream service received the same trace in its traceparent header.
     calls = [r for r in target.requests if r[1] == "/resource"]
@@ -179,7 +174,7 @@ async def test_dispatch_workflow_activity_and_http_call_share_one_trace(
         5,
         lambda: "no console spans",
     )
-    assert {s["name"] for s in console} >= {run_act.name, http.name, run_wf.name}
+    assert {s["name"] for s in console} >= {run_act.name, http.name}
 
 
 async def test_http_call_in_a_threaded_activity_is_a_child_of_its_span(
@@ -191,7 +186,7 @@ async def test_http_call_in_a_threaded_activity_is_a_child_of_its_span(
             s
             for s in collector.spans
             if s.name == "RunActivity:telemetry_probe.fetch_in_thread"
-            and s.attributes["temporalWorkflowID"].string_value == job.id
+            and s.attributes["temporalActivityID"].string_value == job.id
         ],
         10,
         lambda: "no RunActivity span for the threaded activity",
@@ -206,7 +201,7 @@ async def test_http_call_in_a_threaded_activity_is_a_child_of_its_span(
     lines = [
         line
         for line in worker.log_lines()
-        if line.get("workflow_id") == job.id and line.get("logger") == "probe"
+        if line.get("job_id") == job.id and line.get("logger") == "probe"
     ]
     assert lines, "the threaded activity logged nothing"
     assert lines[0]["trace_id"] == run_act.trace_id
@@ -217,8 +212,7 @@ async def test_every_activity_log_line_carries_the_job_identifiers(
     caller: Caller, worker: WorkerProcess, target: LoopbackServer
 ) -> None:
     job = await run_probe(caller, "telemetry_probe.fetch", target)
-    lines = [line for line in worker.log_lines() if line.get("workflow_id") == job.id]
-    activity_lines = [line for line in lines if line.get("logger") != "temporalio.workflow"]
+    activity_lines = [line for line in worker.log_lines() if line.get("job_id") == job.id]
     # structlog, stdlib logging, activity.logger, and the worker's own "activity finished".
     assert {line["logger"] for line in activity_lines} >= {
         "probe",
@@ -231,14 +225,12 @@ async def test_every_activity_log_line_carries_the_job_identifiers(
         for key in (
             "trace_id",
             "span_id",
-            "workflow_id",
-            "run_id",
+            "job_id",
             "activity",
             "attempt",
             "task_queue",
         ):
             assert line.get(key) not in (None, ""), f"{key} missing in {line}"
-        assert line["run_id"] == job.run_id
         assert line["activity"] == "telemetry_probe.fetch"
         assert line["attempt"] == 1
         assert line["task_queue"] == "sync"
@@ -251,19 +243,13 @@ async def test_every_activity_log_line_carries_the_job_identifiers(
     assert finished[0]["outcome"] == "completed"
     assert finished[0]["duration_ms"] > 0
 
-    workflow_lines = [line for line in lines if line["event"] == "workflow finished"]
-    assert len(workflow_lines) == 1
-    assert workflow_lines[0]["outcome"] == "completed"
-    assert workflow_lines[0]["run_id"] == job.run_id
-    assert workflow_lines[0]["workflow_type"] == "SingleActivityWorkflow"
-
 
 async def test_secrets_and_email_addresses_never_reach_the_output(
     caller: Caller, worker: WorkerProcess, target: LoopbackServer
 ) -> None:
     job = await run_probe(caller, "telemetry_probe.fetch", target)
     stderr = worker.stderr.read_text()
-    mine = [line for line in worker.log_lines() if line.get("workflow_id") == job.id]
+    mine = [line for line in worker.log_lines() if line.get("job_id") == job.id]
     assert mine, "the activity logged nothing"
     assert SECRET not in stderr
     assert EMAIL not in stderr
@@ -280,16 +266,13 @@ async def test_secrets_and_email_addresses_never_reach_the_output(
 
 async def test_failed_attempt_is_logged_and_counted(caller: Caller, worker: WorkerProcess) -> None:
     job = await dispatch("telemetry_probe.fail", None, task_queue="sync", client=caller.client)
-    with pytest.raises(WorkflowFailureError):
+    with pytest.raises(JobFailedError):
         await job.result()
-    lines = [line for line in worker.log_lines() if line.get("workflow_id") == job.id]
+    lines = [line for line in worker.log_lines() if line.get("job_id") == job.id]
     finished = next(line for line in lines if line["event"] == "activity finished")
     assert finished["outcome"] == "failed"
     assert finished["error_type"] == "ProbeFailure"
     assert finished["level"] == "warning"
-    workflow_end = next(line for line in lines if line["event"] == "workflow finished")
-    assert workflow_end["outcome"] == "failed"
-    assert workflow_end["error_type"] == "ProbeFailure"
 
     metrics = worker.scrape()
     assert (
@@ -309,7 +292,6 @@ async def test_metrics_endpoint_serves_temporal_and_lanes_metrics(
         if line and not line.startswith("#")
     }
     assert "temporal_activity_execution_latency_count" in names
-    assert "temporal_workflow_completed" in names
     assert "temporal_request" in names
     count = [
         line

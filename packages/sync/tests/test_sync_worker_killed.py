@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sync_test_github import FakeGitHub
 from sync_test_support import count, distinct_shas, runs
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import ActivityHandle, Client
 
 from core.dispatch import dispatch
 from sync.models import Commit
@@ -41,20 +42,26 @@ async def wait_for(predicate: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-async def _heartbeat_past(
-    client: Client, handle: WorkflowHandle[Any, Any], minimum: int
-) -> tuple[int, int] | None:
+async def _heartbeat_past(client: Client, handle: Any, minimum: int) -> tuple[int, int] | None:
     """(pages, worker pid) once the server has heard the sync heartbeat past ``minimum`` pages."""
-    described = await handle.describe()
-    for pending in described.raw_description.pending_activities:
-        if pending.heartbeat_details.payloads:
-            [cursor] = await client.data_converter.decode(pending.heartbeat_details.payloads)
-            pages = int(cursor.get("pages", 0))
-            if pages >= minimum:
-                return pages, int(pending.last_worker_identity.split("@")[0])
+    if isinstance(handle, ActivityHandle):  # the standalone-activity engine
+        described = await handle.describe(include_heartbeat_details=True)
+        details = await described.heartbeat_details() if described.has_heartbeat_details() else None
+        identity = described.last_worker_identity
+    else:  # LANES_DISPATCH_MODE=workflow: the activity pending in its SingleActivityWorkflow
+        details, identity = None, None
+        for pending in (await handle.describe()).raw_description.pending_activities:
+            if pending.heartbeat_details.payloads:
+                details = await client.data_converter.decode(pending.heartbeat_details.payloads)
+                identity = pending.last_worker_identity
+    if details and identity:
+        pages = int(details[0].get("pages", 0))
+        if pages >= minimum:
+            return pages, int(identity.split("@")[0])
     return None
 
 
+@pytest.mark.parametrize("mode", ["activity", "workflow"])
 async def test_a_killed_worker_is_replaced_and_the_sync_resumes_where_it_stopped(
     temporal_client: Client,
     lanes_env: dict[str, str],
@@ -63,7 +70,12 @@ async def test_a_killed_worker_is_replaced_and_the_sync_resumes_where_it_stopped
     github_env: dict[str, str],
     monkeypatch: Any,
     tmp_path: Path,
+    mode: str,
 ) -> None:
+    from core.settings import settings
+
+    monkeypatch.setenv("LANES_DISPATCH_MODE", mode)  # both job engines survive the kill
+    settings.cache_clear()
     fake_github.add_repo("acme", "huge", commits=5000)
     fake_github.delay = 0.05  # 50 pages: long enough to kill the worker in the middle
     env = lanes_env | github_env | {"LANES_DATABASE_URL": migrated_database_url}

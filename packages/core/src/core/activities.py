@@ -88,6 +88,11 @@ class ActivityConfig:
     """Run as a local activity by default (the fast path, see :func:`defn`). Default: False."""
     module: str = ""
     """Module that declared it; the worker bootstrap uses it to find a domain's activities."""
+    priority: int | None = None
+    """Priority of its jobs, 1 (first) to 5 (last); a dispatch may override it. Default: none
+    (the server's middle, 3)."""
+    fairness_key: str | None = None
+    """Fairness key of its jobs (a tenant id, say); a dispatch may override it. Default: none."""
 
     def validate_input(self, value: Any) -> Any:
         """Validate ``value`` against the input type; raises ``ValueError`` saying what is wrong."""
@@ -208,6 +213,8 @@ def defn(
     schedule_to_close: timedelta | None = None,
     heartbeat: timedelta | None = None,
     local: bool = False,
+    priority: int | None = None,
+    fairness_key: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -222,6 +229,8 @@ def defn(
     schedule_to_close: timedelta | None = None,
     heartbeat: timedelta | None = None,
     local: bool = False,
+    priority: int | None = None,
+    fairness_key: str | None = None,
 ) -> F | Callable[[F], F]:
     """Declare a Temporal activity and register how it runs.
 
@@ -241,6 +250,11 @@ def defn(
             are not each visible in the history, a retry waits inside the worker while the
             backoff is short, and the activity must be served by the same worker as the
             workflow. Default: False.
+        priority: Priority of its jobs in a backlog, 1 (first) to 5 (last), Celery's
+            ``priority``; a dispatch may override it. Default: none (the server's middle, 3).
+        fairness_key: Fairness key of its jobs: the server shares a queue's capacity between
+            keys, so one key's backlog does not starve another's (needs the server's
+            ``matching.enableFairness``, which ``lanes dev`` turns on). Default: none.
     """
 
     def decorate(f: F) -> F:
@@ -253,6 +267,8 @@ def defn(
             schedule_to_close=schedule_to_close,
             heartbeat=heartbeat,
             local=local,
+            priority=priority,
+            fairness_key=fairness_key,
         )
         existing = _REGISTRY.get(config.name)
         if existing is not None and _origin(existing.fn) != _origin(f):
@@ -279,6 +295,8 @@ def _build_config(
     schedule_to_close: timedelta | None,
     heartbeat: timedelta | None,
     local: bool = False,
+    priority: int | None = None,
+    fairness_key: str | None = None,
 ) -> ActivityConfig:
     activity_name = name or f.__name__
     where = f"activity {activity_name!r} ({_origin(f)})"
@@ -311,6 +329,10 @@ def _build_config(
         raise ValueError(
             f"{where}: a local activity cannot heartbeat; drop local=True or heartbeat"
         )
+    if priority is not None and (isinstance(priority, bool) or not 1 <= priority <= 5):
+        raise ValueError(f"{where}: priority must be 1 (first) to 5 (last), got {priority!r}")
+    if fairness_key is not None and not 0 < len(fairness_key.encode()) <= 64:
+        raise ValueError(f"{where}: fairness_key must be 1 to 64 bytes, got {fairness_key!r}")
     try:
         policy = retry_policy(retry)
     except KeyError as err:
@@ -328,6 +350,8 @@ def _build_config(
         output_type=hints.get("return"),
         local=local,
         module=f.__module__,
+        priority=priority,
+        fairness_key=fairness_key,
     )
 
 

@@ -17,7 +17,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -98,6 +105,25 @@ class LanesSettings(BaseSettings):
     log_format: Annotated[Literal["auto", "json", "console"], BeforeValidator(_word)] = "auto"
     """``json`` lines, coloured ``console`` lines, or ``auto``: console on a terminal, JSON
     otherwise. Default: auto."""
+
+    # Jobs (core.dispatch).
+    dispatch_mode: Literal["activity", "workflow"] = "activity"
+    """How ``dispatch`` runs a job: ``activity`` (a Temporal Standalone Activity; falls back to
+    ``workflow`` once, with one log line, on a server without them) or ``workflow`` (a
+    ``SingleActivityWorkflow`` per job). Default: activity."""
+    payload_limit: int = Field(default=2 * 1024 * 1024, ge=0)
+    """Largest job input or result in bytes; keep it at the server's ``limit.blobSize.error``
+    (2 MB by default). 0 turns the check off. Default: 2 MB."""
+    rate_limits: dict[str, PositiveFloat] = {}
+    """Jobs per second each queue may start, across all its workers, as JSON
+    (``{"analysis": 10}``): Celery's ``rate_limit``, applied by the server when workers poll, not
+    by sleeping in workers. Every worker of a queue must be given the same value. Default: none."""
+    ui_url: str = "http://127.0.0.1:8233"
+    """The Temporal UI, for the links ``lanes jobs`` prints. Default: ``lanes dev``'s UI."""
+    result_waits: int = Field(default=500, ge=1)
+    """Job results one process waits on at once: each wait is a long poll, and the server refuses
+    more than ~1,200 per namespace (``namespace concurrent poller limit exceeded``).
+    Default: 500."""
 
     # Database (core.db). A secret: the URL may carry a password, so it never shows in a repr.
     database_url: SecretStr | None = None

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
 import pydantic_core
-from temporalio.client import WorkflowFailureError
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue as TaskQueueRef
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
 
 from core import domains
 from core.cli.support import LanesError, run_async
 from core.client import get_client
-from core.dispatch import dispatch
+from core.dispatch import JobFailedError, dispatch
 
 __all__ = ["dispatch_command", "ping_command"]
 
@@ -29,10 +35,32 @@ def _load_known_activities() -> None:
 def _json_arg(raw: str | None, what: str) -> Any:
     if raw is None:
         return None
+    source = what
+    if raw == "-":
+        raw, source = sys.stdin.read(), f"{what} (stdin)"
+    elif raw.startswith("@"):
+        path = Path(raw[1:])
+        try:
+            raw = path.read_text()
+        except OSError as err:
+            raise click.BadParameter(f"{what}: cannot read {path}: {err.strerror}") from None
+        source = f"{what} ({path})"
     try:
         return json.loads(raw)
     except json.JSONDecodeError as err:
-        raise click.BadParameter(f"{what} is not valid JSON: {err}") from None
+        raise click.BadParameter(f"{source} is not valid JSON: {err}") from None
+
+
+async def _has_pollers(client: Client, queue: str) -> bool:
+    """Whether any worker polls ``queue`` for activity tasks right now."""
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueueRef(name=queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        )
+    )
+    return bool(response.pollers)
 
 
 def _echo_json(value: Any) -> None:
@@ -41,10 +69,16 @@ def _echo_json(value: Any) -> None:
 
 @click.command("dispatch")
 @click.argument("activity")
-@click.option("--input", "input_json", help="The activity's input as JSON.")
+@click.option(
+    "--input",
+    "input_json",
+    help="The activity's input as JSON, @FILE to read it from a file, - from stdin.",
+)
 @click.option("--queue", "task_queue", help="Task queue (default: the activity's own).")
 @click.option("--id", "job_id", help="Job id (idempotency key): the same id twice runs once.")
 @click.option("--delay", type=float, help="Start no earlier than this many seconds from now.")
+@click.option("--priority", type=click.IntRange(1, 5), help="1 (first) to 5 (last) in a backlog.")
+@click.option("--fairness-key", help="Share the queue fairly between keys (a tenant id).")
 @click.option(
     "--options", "options_json", help="Overrides as JSON, e.g. '{\"maximum_attempts\":1}'."
 )
@@ -56,10 +90,14 @@ async def dispatch_command(
     task_queue: str | None,
     job_id: str | None,
     delay: float | None,
+    priority: int | None,
+    fairness_key: str | None,
     options_json: str | None,
     wait: bool,
 ) -> None:
     """Dispatch one job: run ACTIVITY with --input."""
+    if delay is not None and (not math.isfinite(delay) or delay < 0):
+        raise click.BadParameter(f"--delay must be a number of seconds >= 0, got {delay}")
     payload = _json_arg(input_json, "--input")
     options = _json_arg(options_json, "--options")
     _load_known_activities()
@@ -68,8 +106,11 @@ async def dispatch_command(
         payload,
         task_queue=task_queue,
         id=job_id,
-        start_delay=timedelta(seconds=delay) if delay else None,
+        start_delay=delay or None,
+        priority=priority,
+        fairness_key=fairness_key,
         options=options,
+        connect_timeout=0,  # a person at the shell wants the error now
     )
     summary: dict[str, Any] = {
         "id": job.id,
@@ -80,18 +121,18 @@ async def dispatch_command(
     if not job.started:
         click.echo(f"already dispatched: {job.id} (nothing new started)", err=True)
     if wait:
+        if not await _has_pollers(await get_client(), job.task_queue):
+            click.echo(
+                f"warning: no worker polls task queue {job.task_queue!r}; the job waits until "
+                "one does (Ctrl-C stops waiting, the job stays queued)",
+                err=True,
+            )
         try:
             summary["result"] = await job.result()
-        except WorkflowFailureError as err:
+        except JobFailedError as err:
             _echo_json(summary)
-            raise LanesError(f"job {job.id} failed: {_cause(err)}") from None
+            raise LanesError(str(err)) from None
     _echo_json(summary)
-
-
-def _cause(err: BaseException) -> str:
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return str(err)
 
 
 @click.command("ping")
@@ -108,13 +149,13 @@ async def ping_command(queues: tuple[str, ...], timeout: float) -> None:
         job = await dispatch(
             "lanes.ping",
             task_queue=queue,
-            # A lane nobody serves must not leave the ping waiting on the server forever.
-            execution_timeout=timedelta(seconds=timeout),
+            # A lane nobody serves must not leave the ping queued on the server forever.
+            options={"schedule_to_close_timeout": timedelta(seconds=timeout)},
             client=client,
         )
         try:
             result = await asyncio.wait_for(job.result(), timeout)
-        except (TimeoutError, WorkflowFailureError):
+        except (TimeoutError, JobFailedError):
             return queue, None, "no worker answered"
         return queue, (time.perf_counter() - started) * 1000, f"{result.worker}"
 

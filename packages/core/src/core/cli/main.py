@@ -21,6 +21,7 @@ from core.cli.dev import dev_command, worker_command
 from core.cli.dispatch import dispatch_command, ping_command
 from core.cli.doctor import doctor_command
 from core.cli.history import history_group, replay_command
+from core.cli.jobs import jobs_group
 from core.cli.new import new_group
 from core.cli.plugins import add_plugin_commands
 from core.cli.schedules import schedules_group
@@ -63,6 +64,7 @@ for command in (
     replay_command,
     doctor_command,
     new_group,
+    jobs_group,
 ):
     cli.add_command(command)
 add_plugin_commands(cli)  # domains' own groups (`lanes repos`), by the `lanes.cli` entry point

@@ -4,6 +4,9 @@
 
 - ``history.transferProcessorMaxPollRPS=1000``: the default (20/s) adds ~50 ms to every job on the
   dev server; raising it halved a lone job's end-to-end latency on the project's machine.
+- ``matching.enableFairness=true``: the server shares a queue between the fairness keys of its
+  jobs (``dispatch(..., fairness_key=tenant)``), so one tenant's backlog cannot starve another's.
+  Priority keys need no flag; standalone activities (``dispatch``'s job engine) neither.
 - ``--db-filename``: ``lanes dev`` keeps state under ``.lanes/`` so workflows and schedules
   survive a restart; tests use an in-memory server.
 """
@@ -30,6 +33,7 @@ __all__ = ["DYNAMIC_CONFIG", "DevServer", "DevServerError", "free_port", "tempor
 
 DYNAMIC_CONFIG: dict[str, str] = {
     "history.transferProcessorMaxPollRPS": "1000",
+    "matching.enableFairness": "true",
 }
 
 

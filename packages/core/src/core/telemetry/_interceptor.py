@@ -1,7 +1,9 @@
 """The worker interceptor: log context, one line and metrics per finished activity attempt.
 
-For every activity attempt it binds ``workflow_id``, ``run_id``, ``activity``, ``attempt``,
-``task_queue`` (and ``activity_id``) as structlog context variables, so every line the activity
+For every activity attempt it binds ``job_id`` (the dispatched job: the standalone activity's id,
+or the id of the workflow that runs the activity), ``workflow_id``, ``run_id`` (both empty for a
+standalone activity), ``activity``, ``attempt``, ``task_queue`` (and ``activity_id``) as structlog
+context variables, so every line the activity
 logs, through structlog or stdlib logging, in a coroutine or a thread (the SDK copies the context
 into its executor), carries them; ``trace_id``/``span_id`` are added at log time from the current
 span, which the tracing interceptor (outside this one) has already opened.
@@ -54,6 +56,7 @@ class _ActivityTelemetry(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
         with structlog.contextvars.bound_contextvars(
+            job_id=info.workflow_id or info.activity_id,
             workflow_id=info.workflow_id,
             run_id=info.workflow_run_id,
             activity=info.activity_type,

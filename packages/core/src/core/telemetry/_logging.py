@@ -5,9 +5,10 @@ One pipeline renders everything: lines from structlog loggers, from stdlib logge
 root logger's handler uses structlog's ``ProcessorFormatter``. So each line carries:
 
 - ``trace_id`` / ``span_id`` of the current OpenTelemetry span (when tracing is on);
-- ``workflow_id``, ``run_id``, ``activity``, ``attempt``, ``task_queue``: bound as structlog
-  context variables by the worker interceptor for everything an activity logs, or lifted from the
-  ``temporal_workflow`` / ``temporal_activity`` extras the SDK's loggers attach;
+- ``job_id`` (a dispatched job's id), ``workflow_id``, ``run_id``, ``activity``, ``attempt``,
+  ``task_queue``: bound as structlog context variables by the worker interceptor for everything
+  an activity logs, or lifted from the ``temporal_workflow`` / ``temporal_activity`` extras the
+  SDK's loggers attach;
 - ``service`` (``OTEL_SERVICE_NAME``), ``level``, ``logger``, ``timestamp`` (UTC, ISO 8601);
 
 and then goes through redaction (:mod:`._redact`) before rendering: JSON lines in production,
@@ -74,6 +75,7 @@ def lift_temporal_fields(_: Any, __: str, event: MutableMapping[str, Any]) -> An
             event.setdefault("update_id", details["update_id"])
     details = event.pop("temporal_activity", None)
     if isinstance(details, dict):
+        event.setdefault("job_id", details.get("workflow_id") or details.get("activity_id"))
         event.setdefault("workflow_id", details.get("workflow_id"))
         event.setdefault("run_id", details.get("workflow_run_id"))
         event.setdefault("activity", details.get("activity_type"))

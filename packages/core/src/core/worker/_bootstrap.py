@@ -51,6 +51,7 @@ from core.errors import STARTUP_ERRORS
 from core.ping import ping
 from core.schedules import sync_domain_schedules
 from core.settings import LanesSettings, settings
+from core.worker._jobs_guard import JobGuardInterceptor, unknown_activity
 from core.worker.health import HealthServer, HealthState, Response
 from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
@@ -106,6 +107,9 @@ def build_worker(
     workflows.extend(w for w in extra_workflows if w not in workflows)
     served = {n for f in functions if (n := activity_name(f))}
     activities.serve(queue, frozenset(served))
+    if not any(_is_dynamic(f) for f in functions):
+        # An unknown name fails fast with what this worker serves (core.worker._jobs_guard).
+        functions.append(unknown_activity(queue, frozenset(served)))
     needs_threads = any(not inspect.iscoroutinefunction(f) for f in functions)
     if needs_threads and activity_executor is None:
         # One thread per activity slot: fewer would queue started activities behind each other
@@ -119,11 +123,14 @@ def build_worker(
         activity_executor=activity_executor,
         workflow_failure_exception_types=[pydantic.ValidationError],
         # Log context, one line and metrics per finished activity/workflow (core.telemetry).
-        interceptors=[telemetry.WorkerTelemetryInterceptor()],
+        # and the job contract's result size limit.
+        interceptors=[telemetry.WorkerTelemetryInterceptor(), JobGuardInterceptor()],
         graceful_shutdown_timeout=config.shutdown_timeout,
         max_concurrent_activities=config.max_concurrent_activities,
         max_concurrent_workflow_tasks=config.max_concurrent_workflow_tasks,
         max_concurrent_local_activities=config.max_concurrent_local_activities,
+        # LANES_RATE_LIMITS: enforced by the server for the whole queue, every worker included.
+        max_task_queue_activities_per_second=config.rate_limits.get(queue),
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),
@@ -146,6 +153,11 @@ def _version(distribution: str) -> str:
         return version(distribution)
     except PackageNotFoundError:
         return "unknown"
+
+
+def _is_dynamic(fn: Callable[..., Any]) -> bool:
+    definition = getattr(fn, "__temporal_activity_definition", None)
+    return definition is not None and getattr(definition, "name", "") is None
 
 
 def activity_name(fn: Callable[..., Any]) -> str | None:
