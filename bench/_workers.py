@@ -57,7 +57,7 @@ async def wait_ready(child: Child, probe: str | Path, timeout: float = READY_TIM
 
 def lanes_worker_argv(queues: str, include: Sequence[str] = ()) -> list[str]:
     """``lanes worker --queues ...`` run with this interpreter (so its PID is the worker's)."""
-    argv = [sys.executable, "-m", "core.cli", "worker", "--queues", queues]
+    argv = [sys.executable, "-m", "core.cli.main", "worker", "--queues", queues]
     for module in include:
         argv += ["--include", module]
     return argv

@@ -21,7 +21,10 @@ class Effect(pydantic.BaseModel):
 
 
 @activities.defn(
-    name="test.record_effect", queue="operations", start_to_close=timedelta(seconds=30)
+    name="test.record_effect",
+    queue="operations",
+    start_to_close=timedelta(seconds=30),
+    local=True,
 )
 def record_effect(input: Effect) -> int:
     """Record the effect once per job key and return the value doubled."""

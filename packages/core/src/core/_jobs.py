@@ -1,4 +1,5 @@
-"""What ``dispatch`` and ``dispatch_many`` share: resolving the activity and encoding its input."""
+"""What ``dispatch`` and ``dispatch_many`` share: resolving the activity, encoding its input, and
+deciding how the job runs (:func:`job_options`), once, where the job is created."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 import pydantic_core
 
 from core import activities
-from core.activities import ActivityConfig
+from core.activities import ActivityConfig, ActivityOptions
 
-__all__ = ["DispatchError", "encode_input", "resolve_activity"]
+__all__ = ["DispatchError", "encode_input", "job_options", "resolve_activity"]
 
 
 class DispatchError(ValueError):
@@ -41,3 +42,17 @@ def encode_input(config: ActivityConfig | None, input: Any) -> Any:
     if value is None:
         return None
     return activities.type_adapter(config.input_type).dump_python(value, mode="json")
+
+
+def job_options(
+    config: ActivityConfig | None, overrides: ActivityOptions | None, task_queue: str
+) -> ActivityOptions | None:
+    """How a job runs, decided here and carried in the job: the registered config + overrides,
+    every field set (:meth:`ActivityConfig.resolve`). For an activity this process does not
+    know, the overrides as given; the workflow fills the documented defaults."""
+    if config is None:
+        return overrides
+    try:
+        return config.resolve(overrides, task_queue=task_queue)
+    except ValueError as err:
+        raise DispatchError(str(err)) from None

@@ -40,7 +40,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import core.ping  # noqa: F401 - registers lanes.ping so it validates here like any activity
 from core import activities, telemetry
-from core._jobs import DispatchError, encode_input, resolve_activity
+from core._jobs import DispatchError, encode_input, job_options, resolve_activity
 from core.activities import ActivityOptions
 from core.bulk import BulkDispatch, dispatch_many
 from core.client import get_client
@@ -134,7 +134,9 @@ async def dispatch(
         overrides = ActivityOptions.model_validate(options) if options is not None else None
     except pydantic.ValidationError as err:
         raise DispatchError(f"invalid options for {name!r}: {err}") from None
-    job = SingleActivityInput(activity=name, input=payload, options=overrides)
+    job = SingleActivityInput(
+        activity=name, input=payload, options=job_options(config, overrides, queue)
+    )
     job_id = id or f"{name}-{uuid.uuid4()}"
     client = client or await get_client()
     output_type = config.output_type if config else None

@@ -41,11 +41,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from core import activities, domains, telemetry
+from core import _served, activities, domains, telemetry
 from core.client import connect
 from core.domains import Domain
 from core.errors import STARTUP_ERRORS
 from core.ping import ping
+from core.run_jobs import run_jobs
 from core.schedules import sync_domain_schedules
 from core.settings import LanesSettings, settings
 from core.worker.health import HealthServer, HealthState
@@ -97,12 +98,12 @@ def build_worker(
     """A Temporal worker serving ``domain`` on its queue (or ``task_queue``)."""
     config = config or settings()
     queue = task_queue or domain.task_queue
-    functions: list[Callable[..., Any]] = [ping, *(c.fn for c in domain.activities)]
+    functions: list[Callable[..., Any]] = [ping, run_jobs, *(c.fn for c in domain.activities)]
     functions.extend(f for f in extra_activities if f not in functions)
     workflows = [SingleActivityWorkflow, BatchWorkflow, *domain.workflows]
     workflows.extend(w for w in extra_workflows if w not in workflows)
     served = {n for f in functions if (n := activity_name(f))}
-    activities.serve(queue, frozenset(served))
+    _served.serve(queue, frozenset(served))
     needs_threads = any(not inspect.iscoroutinefunction(f) for f in functions)
     if needs_threads and activity_executor is None:
         # One thread per activity slot: fewer would queue started activities behind each other
