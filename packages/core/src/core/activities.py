@@ -195,7 +195,8 @@ class RetryPolicyInput(pydantic.BaseModel):
             # policy's cap would fill the gap.
             maximum_interval=policy.maximum_interval or policy.initial_interval * 100,
             maximum_attempts=policy.maximum_attempts,
-            non_retryable_error_types=list(policy.non_retryable_error_types or []),
+            # None, not []: the base (standard) policy has none either.
+            non_retryable_error_types=list(policy.non_retryable_error_types or ()) or None,
         )
 
     def to_policy(self, base: RetryPolicy = STANDARD_RETRY) -> RetryPolicy:
