@@ -462,7 +462,7 @@ _ADAPTERS: dict[Any, pydantic.TypeAdapter[Any]] = {}
 def _positive(value: timedelta | None) -> timedelta | None:
     # A zero or negative duration would fail every workflow task that reads it, forever.
     if value is not None and value <= timedelta(0):
-        raise ValueError(f"must be a positive duration, got {value}")
+        raise ValueError(f"must be a positive duration, got {value.total_seconds():g} s")
     return value
 
 
