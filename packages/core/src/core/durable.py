@@ -57,7 +57,9 @@ async def run_activity(
     args = [] if config.input_type is None else [input]
     if result_type is None and callable(activity):
         result_type = config.output_type
-    if resolved.local:
+    # A local activity runs inside this worker: an activity of another domain cannot, whatever
+    # its declaration says, so it goes through its own queue.
+    if resolved.local and queue == workflow.info().task_queue:
         return await workflow.execute_local_activity(
             config.name, args=args, result_type=result_type, **job_options(resolved, local=True)
         )
