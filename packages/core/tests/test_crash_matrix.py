@@ -210,18 +210,34 @@ async def test_worker_sigkilled_mid_job_on_the_workflow_path(
     n = 60
     run = uuid.uuid4().hex[:8]
     with workers(lanes_env) as procs:
+        # Half local jobs (run in the workflow's worker), half activity tasks; the latter take
+        # long enough that the kill finds them running.
         handles = [
-            await start_job(temporal_client, db, f"kill-{run}-{i:02d}", local=True, sleep=0.3)
+            await start_job(
+                temporal_client,
+                db,
+                f"kill-{run}-{i:02d}",
+                local=i % 2 == 0,
+                sleep=0.3 if i % 2 == 0 else 2.0,
+            )
             for i in range(n)
         ]
         await wait_until(lambda: _ready(len(tally(db)[0]) >= 5), 60, "the first jobs to run")
         os.kill(procs[0].pid, signal.SIGKILL)
         procs[0].wait()
+        done_at_kill = len(tally(db)[0])
+        assert done_at_kill < n, "every job had finished before the kill: nothing was tested"
         more_worker(procs, lanes_env)
         await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 180)
     effects, twice = tally(db)
     keys = {h.id for h in handles}
-    report("worker SIGKILL mid-job (workflow path)", n, n, twice, len(keys - effects))
+    report(
+        f"worker SIGKILL mid-job (workflow path; {done_at_kill}/{n} done at the kill)",
+        n,
+        n,
+        twice,
+        len(keys - effects),
+    )
     assert effects == keys
 
 
