@@ -13,7 +13,7 @@ from pathlib import Path
 import pydantic
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from core import activities
@@ -145,3 +145,21 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
     # Jobs whose completion died with the first worker ran again; their effect did not.
     assert executions >= n
     print(f"killed after {done_at_kill}/{n} jobs; {executions - n} re-executions, 0 duplicates")
+
+
+async def test_a_batch_started_by_hand_without_input_fails_at_once(
+    temporal_client: Client, task_queue: str
+) -> None:
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[square]):
+        with pytest.raises(WorkflowFailureError) as caught:
+            await asyncio.wait_for(
+                temporal_client.execute_workflow(
+                    "BatchWorkflow", id=f"raw-batch-{task_queue}", task_queue=task_queue
+                ),
+                10,
+            )
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "InvalidInput"
+    assert "BatchWorkflow takes exactly one JSON object input (BatchInput); got 0 inputs" in str(
+        cause
+    )
