@@ -31,6 +31,7 @@ async def _bulk_round(stack: Stack, n: int) -> dict[str, float]:
         [None] * n,
         task_queue=LANES_QUEUE,
         batch_size=BATCH_SIZE,
+        options={"local": True},
         concurrency=100,
         client=stack.lanes_client,
     )

@@ -18,14 +18,19 @@ class Effect(pydantic.BaseModel):
     db: str
     value: int
     sleep: float = 0.0
+    key: str | None = None
+    """The effect's idempotency key. Default: the job's activity id (its key in a bulk)."""
 
 
 @activities.defn(
-    name="test.record_effect", queue="operations", start_to_close=timedelta(seconds=30)
+    name="test.record_effect",
+    queue="operations",
+    start_to_close=timedelta(seconds=30),
+    local=True,
 )
 def record_effect(input: Effect) -> int:
     """Record the effect once per job key and return the value doubled."""
-    key = activity.info().activity_id
+    key = input.key or activity.info().activity_id
     time.sleep(input.sleep)
     with sqlite3.connect(input.db, timeout=30) as db:
         db.execute("CREATE TABLE IF NOT EXISTS effects (key TEXT PRIMARY KEY, value INTEGER)")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pydantic
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from core import activities
@@ -25,7 +25,7 @@ class Square(pydantic.BaseModel):
     n: int
 
 
-@activities.defn(queue="bulk-test", start_to_close=timedelta(seconds=10))
+@activities.defn(queue="bulk-test", start_to_close=timedelta(seconds=10), local=True)
 async def square(input: Square) -> int:
     if input.n % 7 == 3:
         raise ApplicationError(f"{input.n} is unlucky", type="Unlucky", non_retryable=True)
@@ -49,10 +49,11 @@ async def test_every_job_has_its_result_in_order_and_failures_stay_per_job(
             assert job.ok and job.result == n * n
     unlucky = sum(1 for n in range(250) if n % 7 == 3)
     assert progress.total == 250 and progress.done == 250 and progress.failed == unlucky
-    # Short jobs ran as local activities: one marker per job, no activity tasks.
+    # A local activity's jobs ran many to a local activity (the default concurrency of 50 makes
+    # chunks of 25): one marker per chunk, no activity tasks.
     history = await bulk.batches[0].handle.fetch_history()
     types = [e.event_type for e in history.events]
-    assert types.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 100
+    assert types.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 100 // 25
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in types
 
 
@@ -111,6 +112,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
             task_queue="operations",
             batch_size=100,
             concurrency=2,
+            # This process does not know the activity (only the workers import it): the call
+            # says how its jobs run.
+            options={"local": True},
             client=temporal_client,
         )
         deadline = time.monotonic() + 60
@@ -141,3 +145,21 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
     # Jobs whose completion died with the first worker ran again; their effect did not.
     assert executions >= n
     print(f"killed after {done_at_kill}/{n} jobs; {executions - n} re-executions, 0 duplicates")
+
+
+async def test_a_batch_started_by_hand_without_input_fails_at_once(
+    temporal_client: Client, task_queue: str
+) -> None:
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[square]):
+        with pytest.raises(WorkflowFailureError) as caught:
+            await asyncio.wait_for(
+                temporal_client.execute_workflow(
+                    "BatchWorkflow", id=f"raw-batch-{task_queue}", task_queue=task_queue
+                ),
+                10,
+            )
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "InvalidInput"
+    assert "BatchWorkflow takes exactly one JSON object input (BatchInput); got 0 inputs" in str(
+        cause
+    )

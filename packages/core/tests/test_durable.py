@@ -32,6 +32,16 @@ class ShoutWorkflow:
 
 
 @workflow.defn
+class LocalShoutWorkflow:
+    @workflow.run
+    async def run(self, word: Word) -> str:
+        result: Word = await durable.run_activity(
+            shout, word, options=activities.ActivityOptions(local=True)
+        )
+        return result.text
+
+
+@workflow.defn
 class SlowChildWorkflow:
     @workflow.run
     async def run(self, seconds: float) -> str:
@@ -68,6 +78,24 @@ async def test_run_activity_uses_the_registered_config(
     assert scheduled.retry_policy.maximum_attempts == 4  # the standard policy
     # Served on the workflow's own queue, so a test worker on a fresh queue runs it.
     assert scheduled.task_queue.name == task_queue
+
+
+async def test_run_activity_honours_local_by_the_one_rule(
+    temporal_client: Client, task_queue: str
+) -> None:
+    async with running_worker(
+        temporal_client, task_queue=task_queue, activities=[shout], workflows=[LocalShoutWorkflow]
+    ):
+        handle = await temporal_client.start_workflow(
+            LocalShoutWorkflow.run,
+            Word(text="psst"),
+            id=f"ls-{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        assert await handle.result() == "PSST!"
+    types = [e.event_type for e in (await handle.fetch_history()).events]
+    assert EventType.EVENT_TYPE_MARKER_RECORDED in types
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in types
 
 
 async def test_detached_child_outlives_its_parent(temporal_client: Client, task_queue: str) -> None:

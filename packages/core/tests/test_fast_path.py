@@ -11,7 +11,7 @@ from temporalio.common import RetryPolicy
 
 from core import activities
 from core.dev.testing import running_worker
-from core.dispatch import dispatch
+from core.dispatch import DispatchError, dispatch
 
 CALLS: Counter[str] = Counter()
 
@@ -78,3 +78,33 @@ def test_a_local_activity_cannot_heartbeat() -> None:
 
     with pytest.raises(ValueError, match="a local activity cannot heartbeat"):
         activities.defn(queue="q", local=True, heartbeat=timedelta(seconds=5))(long_job)
+
+
+def test_one_rule_decides_local_and_the_job_carries_every_decision() -> None:
+    config = activities.get("quick_lookup")
+    assert config.runs_local() is True  # declared
+    assert config.runs_local(activities.ActivityOptions(local=False)) is False  # the call wins
+    resolved = config.resolve(activities.ActivityOptions(maximum_attempts=2), task_queue="fast")
+    assert resolved.local is True and resolved.task_queue == "fast"
+    assert resolved.start_to_close_timeout == timedelta(seconds=5)
+    assert resolved.retry_policy is not None
+    assert resolved.retry_policy.maximum_attempts == 2
+    assert resolved.retry_policy.initial_interval == timedelta(milliseconds=50)
+    # What a worker of any version derives from the job alone equals the registered config.
+    kwargs = activities.job_options(resolved, local=True)
+    assert kwargs["retry_policy"] == RetryPolicy(
+        initial_interval=timedelta(milliseconds=50),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=5),
+        maximum_attempts=2,
+    )
+
+
+async def test_a_call_cannot_make_a_heartbeating_activity_local(
+    temporal_client: Client,
+) -> None:
+    @activities.defn(queue="fast-test", heartbeat=timedelta(seconds=5))
+    async def beating() -> None: ...
+
+    with pytest.raises(DispatchError, match="heartbeats; it cannot run as a local activity"):
+        await dispatch(beating, options={"local": True}, client=temporal_client)

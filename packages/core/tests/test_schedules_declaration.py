@@ -43,9 +43,24 @@ def test_activity_schedule_resolves_to_single_activity_workflow() -> None:
 
     assert resolved.workflow == "SingleActivityWorkflow"
     assert resolved.task_queue == "test-schedules-decl"
-    # The input is validated and stored with its defaults, as plain JSON.
+    # The input is validated and stored with its defaults, as plain JSON; so is how the runs go
+    # (the registered config, resolved here), so whichever worker runs them needs no registry.
     assert resolved.args == (
-        {"activity": "test_schedules.report", "input": {"account": "acme", "days": 7}},
+        {
+            "activity": "test_schedules.report",
+            "input": {"account": "acme", "days": 7},
+            "options": {
+                "task_queue": "test-schedules-decl",
+                "retry_policy": {
+                    "initial_interval": "PT1M",
+                    "backoff_coefficient": 2.0,
+                    "maximum_interval": "PT10M",
+                    "maximum_attempts": 4,
+                },
+                "start_to_close_timeout": "PT5M",
+                "local": False,
+            },
+        },
     )
     assert resolved.spec_text == "cron 30 2 * * MON-FRI (Europe/Berlin)"
 
@@ -234,6 +249,9 @@ def test_operations_declares_a_heartbeat_every_minute_on_its_queue() -> None:
     resolved = heartbeat.resolve()
 
     assert resolved.id == "operations.heartbeat"
-    assert resolved.args == ({"activity": "lanes.ping"},)
+    [action] = resolved.args
+    assert action["activity"] == "lanes.ping" and "input" not in action
+    assert action["options"]["task_queue"] == "operations"
+    assert action["options"]["start_to_close_timeout"] == "PT30S"  # lanes.ping's own
     assert resolved.task_queue == "operations"
     assert heartbeat.every == timedelta(minutes=1)

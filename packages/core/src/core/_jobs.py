@@ -34,6 +34,7 @@ __all__ = [
     "JobFailedError",
     "JobPlan",
     "encode_input",
+    "job_options",
     "plan_job",
     "resolve_activity",
     "result_slot",
@@ -307,3 +308,17 @@ async def result_slot() -> AsyncIterator[None]:
         slots = _SLOTS[loop] = asyncio.Semaphore(settings().result_waits)
     async with slots:
         yield
+
+
+def job_options(
+    config: ActivityConfig | None, overrides: ActivityOptions | None, task_queue: str
+) -> ActivityOptions | None:
+    """How a job runs, decided here and carried in the job: the registered config + overrides,
+    every field set (:meth:`ActivityConfig.resolve`). For an activity this process does not
+    know, the overrides as given; the workflow fills the documented defaults."""
+    if config is None:
+        return overrides
+    try:
+        return config.resolve(overrides, task_queue=task_queue)
+    except ValueError as err:
+        raise DispatchError(str(err)) from None

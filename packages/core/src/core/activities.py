@@ -7,14 +7,18 @@ An activity is a plain function in a domain's ``activities/`` folder::
     async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult: ...
 
 The decorator makes it a Temporal activity and records its execution config (queue, retry policy,
-timeouts) in one process-wide registry, keyed by name. Everything that runs an activity reads the
-config from here: :class:`core.workflows.SingleActivityWorkflow` (and so ``dispatch`` and
-schedules), :mod:`core.durable` for workflow code, the worker bootstrap. Declaring an activity
-therefore needs no edit anywhere else.
+timeouts) in one process-wide registry, keyed by name. Declaring an activity therefore needs no
+edit anywhere else.
+
+The registry is read where a job is *created* — ``dispatch``, ``dispatch_many``, a schedule's
+sync, :mod:`core.durable` — and the decisions (queue, retry policy, timeouts, local or not) travel
+in the job as a fully resolved :class:`ActivityOptions` (:meth:`ActivityConfig.resolve`). The
+wrapper workflows read only that (:func:`job_options`), never the registry of the worker that
+happens to run or replay them, so two versions of a domain on one queue run the same job the same
+way. Which activities a worker serves is the worker's own state (:mod:`core._served`).
 
 Config is validated when it is declared (one input argument at most, positive timeouts, a heartbeat
-shorter than the run) and is immutable afterwards; per-call overrides are merged onto a copy
-(:meth:`ActivityConfig.execution_options`).
+shorter than the run) and is immutable afterwards; per-call overrides are merged onto a copy.
 
 This module is workflow-safe: workflow files import it through
 ``workflow.unsafe.imports_passed_through()`` so the sandbox sees the registry the worker filled.
@@ -33,7 +37,6 @@ from typing import Any, TypeVar, overload
 import pydantic
 from temporalio import activity as temporal_activity
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 from core.retry import STANDARD_RETRY, retry_policy
 from core.task_queues import TaskQueue, queue_of_package
@@ -46,11 +49,9 @@ __all__ = [
     "config_of",
     "defn",
     "get",
+    "job_options",
     "names",
     "registered",
-    "resolve_queue",
-    "serve",
-    "served_config",
     "type_adapter",
 ]
 
@@ -114,40 +115,51 @@ class ActivityConfig:
                 f"(expected {_type_name(self.input_type)}): {_short_errors(err)}"
             ) from None
 
-    def execution_options(
+    def runs_local(self, overrides: ActivityOptions | None = None) -> bool:
+        """The one rule for the fast path: the call's ``local`` if given, else the declaration's.
+
+        Decided where a job is created (``dispatch``, ``dispatch_many``, a schedule's sync,
+        :func:`core.durable.run_activity`) and carried in the job, so no worker decides it later.
+        """
+        if overrides is not None and overrides.local is not None:
+            return overrides.local
+        return self.local
+
+    def resolve(
         self, overrides: ActivityOptions | None = None, *, task_queue: str | None = None
-    ) -> dict[str, Any]:
-        """Keyword arguments for ``workflow.execute_activity``: registered config + overrides."""
+    ) -> ActivityOptions:
+        """Everything a job of this activity runs with, registered config + ``overrides``.
+
+        Every field is set (the queue when known), so whoever runs the job needs no registry:
+        a worker of another version reads the same decisions from the job itself.
+        """
         o = overrides or ActivityOptions()
         policy = self.retry_policy if o.retry_policy is None else o.retry_policy.to_policy()
         if o.maximum_attempts is not None:
             # Copy: the registered policy is shared by every run in this process.
             policy = dataclasses.replace(policy, maximum_attempts=o.maximum_attempts)
-        options: dict[str, Any] = {
-            "retry_policy": policy,
-            "start_to_close_timeout": o.start_to_close_timeout or self.start_to_close_timeout,
-            "schedule_to_close_timeout": o.schedule_to_close_timeout
-            or self.schedule_to_close_timeout,
-            "heartbeat_timeout": o.heartbeat_timeout or self.heartbeat_timeout,
-        }
-        queue = o.task_queue or task_queue
-        if queue is not None:
-            options["task_queue"] = queue
-        return options
+        start_to_close = o.start_to_close_timeout or self.start_to_close_timeout
+        schedule_to_close = o.schedule_to_close_timeout or self.schedule_to_close_timeout
+        heartbeat = o.heartbeat_timeout or self.heartbeat_timeout
+        local = self.runs_local(o)
+        if local and heartbeat is not None:
+            raise ValueError(
+                f"activity {self.name!r} heartbeats; it cannot run as a local activity"
+            )
+        return ActivityOptions(
+            task_queue=o.task_queue or task_queue,
+            retry_policy=RetryPolicyInput.of(policy),
+            start_to_close_timeout=start_to_close,
+            schedule_to_close_timeout=schedule_to_close,
+            heartbeat_timeout=heartbeat,
+            local=local,
+        )
 
-    def runs_local(self, overrides: ActivityOptions | None = None) -> bool:
-        """Whether a call with ``overrides`` takes the local-activity fast path."""
-        if overrides is not None and overrides.local is not None:
-            return overrides.local
-        return self.local
-
-    def local_options(self, overrides: ActivityOptions | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``workflow.execute_local_activity`` (no queue, no heartbeat:
-        a local activity runs inside the worker that runs the workflow)."""
-        options = self.execution_options(overrides)
-        options.pop("heartbeat_timeout", None)
-        options.pop("task_queue", None)
-        return options
+    def execution_options(
+        self, overrides: ActivityOptions | None = None, *, task_queue: str | None = None
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``workflow.execute_activity``: registered config + overrides."""
+        return job_options(self.resolve(overrides, task_queue=task_queue), local=False)
 
 
 class RetryPolicyInput(pydantic.BaseModel):
@@ -162,6 +174,35 @@ class RetryPolicyInput(pydantic.BaseModel):
     maximum_interval: timedelta | None = None
     maximum_attempts: int | None = pydantic.Field(default=None, ge=0)
     non_retryable_error_types: list[str] | None = None
+
+    @pydantic.field_validator("name")
+    @classmethod
+    def _known_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                retry_policy(value)
+            except KeyError as err:
+                raise ValueError(str(err.args[0])) from None
+        return value
+
+    @pydantic.field_validator("initial_interval", "maximum_interval")
+    @classmethod
+    def _positive_interval(cls, value: timedelta | None) -> timedelta | None:
+        return _positive(value)
+
+    @classmethod
+    def of(cls, policy: RetryPolicy) -> RetryPolicyInput:
+        """Every field of ``policy`` spelled out, so it means the same to any worker version."""
+        return cls(
+            initial_interval=policy.initial_interval,
+            backoff_coefficient=policy.backoff_coefficient,
+            # Unset means 100 x the initial interval on the server; say so, or the standard
+            # policy's cap would fill the gap.
+            maximum_interval=policy.maximum_interval or policy.initial_interval * 100,
+            maximum_attempts=policy.maximum_attempts,
+            # None, not []: the base (standard) policy has none either.
+            non_retryable_error_types=list(policy.non_retryable_error_types or ()) or None,
+        )
 
     def to_policy(self, base: RetryPolicy = STANDARD_RETRY) -> RetryPolicy:
         """The policy this describes, on top of ``name`` (or ``base``)."""
@@ -188,6 +229,13 @@ class ActivityOptions(pydantic.BaseModel):
     local: bool | None = None
     """Run as a local activity (fast path) or not. Default: the activity's declaration."""
 
+    @pydantic.field_validator(
+        "start_to_close_timeout", "schedule_to_close_timeout", "heartbeat_timeout"
+    )
+    @classmethod
+    def _positive_timeout(cls, value: timedelta | None) -> timedelta | None:
+        return _positive(value)
+
     @pydantic.field_validator("retry_policy", mode="before")
     @classmethod
     def _policy_by_name(cls, value: Any) -> Any:
@@ -196,7 +244,6 @@ class ActivityOptions(pydantic.BaseModel):
 
 
 _REGISTRY: dict[str, ActivityConfig] = {}
-_SERVED: dict[str, frozenset[str]] = {}
 
 
 @overload
@@ -399,41 +446,32 @@ def registered() -> Mapping[str, ActivityConfig]:
     return dict(_REGISTRY)
 
 
-def serve(task_queue: str, activity_names: frozenset[str]) -> None:
-    """Record which activities the worker on ``task_queue`` runs (called by the bootstrap)."""
-    _SERVED[task_queue] = activity_names
+def job_options(options: ActivityOptions | None, *, local: bool) -> dict[str, Any]:
+    """Keyword arguments for ``workflow.execute_activity`` (or ``execute_local_activity`` when
+    ``local``) from a job's own options, with the documented defaults for what they leave out.
 
-
-def served_config(name: str, task_queue: str) -> ActivityConfig:
-    """The config of activity ``name`` if the worker on ``task_queue`` runs it.
-
-    Raises a non-retryable ``ApplicationError`` (type ``UnknownActivity``) naming the activities
-    that worker does run: raised from a workflow, it fails the run at once, where an activity task
-    nobody can pick up would wait until its timeout.
+    Workflow code calls this, never the registry: a job started by ``dispatch`` carries every
+    field (:meth:`ActivityConfig.resolve`); one started by hand from the UI or the ``temporal``
+    CLI gets the defaults (standard retry, 5-minute attempts, the workflow's own queue).
     """
-    served = _SERVED.get(task_queue)
-    config = _REGISTRY.get(name)
-    if config is None or (served is not None and name not in served):
-        known = sorted(served) if served is not None else sorted(_REGISTRY)
-        raise ApplicationError(
-            f"unknown activity {name!r} on task queue {task_queue!r}; "
-            f"this worker runs: {', '.join(known)}",
-            type="UnknownActivity",
-            non_retryable=True,
-        )
-    return config
-
-
-def resolve_queue(config: ActivityConfig, current_queue: str) -> str:
-    """Where workflow code on ``current_queue`` should run ``config``'s activity.
-
-    The current queue when this process serves the activity there (a domain's own activities, a
-    test worker on a fresh queue); otherwise the activity's registered queue (cross-domain work).
-    """
-    served = _SERVED.get(current_queue)
-    if config.queue is None or (served is not None and config.name in served):
-        return current_queue
-    return config.queue
+    o = options or ActivityOptions()
+    policy = STANDARD_RETRY if o.retry_policy is None else o.retry_policy.to_policy()
+    if o.maximum_attempts is not None:
+        policy = dataclasses.replace(policy, maximum_attempts=o.maximum_attempts)
+    start_to_close = o.start_to_close_timeout
+    if start_to_close is None and o.schedule_to_close_timeout is None:
+        start_to_close = DEFAULT_START_TO_CLOSE
+    kwargs: dict[str, Any] = {
+        "retry_policy": policy,
+        "start_to_close_timeout": start_to_close,
+        "schedule_to_close_timeout": o.schedule_to_close_timeout,
+    }
+    if not local:
+        # A local activity runs inside the worker that runs the workflow: no queue, no heartbeat.
+        kwargs["heartbeat_timeout"] = o.heartbeat_timeout
+        if o.task_queue is not None:
+            kwargs["task_queue"] = o.task_queue
+    return kwargs
 
 
 def type_adapter(tp: Any) -> pydantic.TypeAdapter[Any]:
@@ -445,6 +483,13 @@ def type_adapter(tp: Any) -> pydantic.TypeAdapter[Any]:
 
 
 _ADAPTERS: dict[Any, pydantic.TypeAdapter[Any]] = {}
+
+
+def _positive(value: timedelta | None) -> timedelta | None:
+    # A zero or negative duration would fail every workflow task that reads it, forever.
+    if value is not None and value <= timedelta(0):
+        raise ValueError(f"must be a positive duration, got {value.total_seconds():g} s")
+    return value
 
 
 def _type_name(tp: Any) -> str:

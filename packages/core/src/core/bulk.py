@@ -1,11 +1,14 @@
 """``dispatch_many``: durable bulk dispatch of many small jobs of one registered activity.
 
 One workflow per job costs the server a start, two workflow tasks and about eleven history events
-per job — on the dev server that is ~25 jobs/s end to end. For a campaign's sends or a backfill,
-``dispatch_many`` groups the jobs into :class:`~core.workflows.batch.BatchWorkflow` runs of up to
-``batch_size`` jobs (and at most 256 KiB of input each, so no start event nears the payload
-limits); each batch runs its jobs with bounded concurrency, short ones as local activities, each
-with the activity's retry policy, its own result or error, and its key as idempotency key::
+per job. For a campaign's sends or a backfill, ``dispatch_many`` groups the jobs into
+:class:`~core.workflows.batch.BatchWorkflow` runs of up to ``batch_size`` jobs (and at most
+256 KiB of input each, so no start event nears the payload limits). Each job keeps the activity's
+retry policy, its own result or error, and its key as idempotency key. Jobs of an activity that
+runs locally (declared ``local=True``, or ``options={"local": True}``: the one rule,
+:meth:`~core.activities.ActivityConfig.runs_local`) run many to a local activity
+(:mod:`core.workflows._local`), which is what makes bulk work fast; other jobs are an activity
+each::
 
     bulk = await dispatch_many("send_email", messages, keys=[m.message_id for m in messages])
     print(await bulk.progress())           # BatchProgress(total=..., done=..., failed=...)
@@ -35,7 +38,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core import activities
-from core._jobs import DispatchError, encode_input, resolve_activity
+from core._jobs import DispatchError, encode_input, job_options, resolve_activity
 from core.activities import ActivityOptions
 from core.client import get_client
 from core.workflows.batch import (
@@ -166,6 +169,7 @@ async def dispatch_many(
         overrides = ActivityOptions.model_validate(options) if options is not None else None
     except pydantic.ValidationError as err:
         raise DispatchError(f"invalid options for {name!r}: {err}") from None
+    resolved = job_options(config, overrides, queue)
     bulk_id = bulk_id or f"{name}-bulk-{uuid.uuid4()}"
     client = client or await get_client()
     chunks = _chunks(
@@ -175,7 +179,7 @@ async def dispatch_many(
 
     async def start(index: int, jobs: list[BatchJob]) -> Batch:
         workflow_id = f"{bulk_id}/{index:05d}"
-        batch = BatchInput(activity=name, jobs=jobs, options=overrides, concurrency=concurrency)
+        batch = BatchInput(activity=name, jobs=jobs, options=resolved, concurrency=concurrency)
         async with slots:
             try:
                 handle = await client.start_workflow(

@@ -70,7 +70,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import core.ping  # noqa: F401 - registers lanes.ping so it validates here like any activity
 from core import activities, telemetry
-from core._jobs import DispatchError, JobFailedError, JobPlan, plan_job, result_slot, root_cause
+from core._jobs import (
+    DispatchError,
+    JobFailedError,
+    JobPlan,
+    job_options,
+    plan_job,
+    result_slot,
+    root_cause,
+)
 from core.activities import ActivityOptions
 from core.bulk import BulkDispatch, dispatch_many
 from core.client import TemporalUnavailable, get_client
@@ -240,7 +248,11 @@ async def _start(
                 "jobs as SingleActivityWorkflow from now on",
                 err.message,
             )
-    job = SingleActivityInput(activity=plan.name, input=plan.payload, options=plan.overrides)
+    job = SingleActivityInput(
+        activity=plan.name,
+        input=plan.payload,
+        options=job_options(plan.config, plan.overrides, plan.task_queue),
+    )
     reuse = (
         WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
         if rerun_failed

@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 from core import activities
-from core.activities import ActivityConfig, ActivityOptions
+from core.activities import ActivityConfig, ActivityOptions, job_options
 
 __all__ = ["execute_child", "run_activity", "start_child", "start_detached_child"]
 
@@ -43,13 +43,28 @@ async def run_activity(
     activity is given as a function.
     """
     config = _config(activity)
-    queue = activities.resolve_queue(config, workflow.info().task_queue)
-    kwargs = config.execution_options(options, task_queue=queue)
+    # The queue: this workflow's own when the activity is declared in the same package (the
+    # domain's own activities; a test's) or runs on every queue (lanes.ping), else the
+    # activity's registered one. Decided from declarations and this workflow's own code only,
+    # never from which worker happens to replay it.
+    queue = workflow.info().task_queue
+    if config.queue is not None and _package(config.module) != _package(_workflow_module()):
+        queue = config.queue
+    try:
+        resolved = config.resolve(options, task_queue=queue)
+    except ValueError as err:
+        raise ApplicationError(str(err), type="InvalidOptions", non_retryable=True) from None
     args = [] if config.input_type is None else [input]
     if result_type is None and callable(activity):
         result_type = config.output_type
+    # A local activity runs inside this worker: an activity of another domain cannot, whatever
+    # its declaration says, so it goes through its own queue.
+    if resolved.local and queue == workflow.info().task_queue:
+        return await workflow.execute_local_activity(
+            config.name, args=args, result_type=result_type, **job_options(resolved, local=True)
+        )
     return await workflow.execute_activity(
-        config.name, args=args, result_type=result_type, **kwargs
+        config.name, args=args, result_type=result_type, **job_options(resolved, local=False)
     )
 
 
@@ -134,3 +149,11 @@ def _child_id(workflow_type: Any) -> str:
     # Deterministic: derived from the parent's id and workflow.uuid4(), which replays identically.
     name = getattr(workflow_type, "__qualname__", str(workflow_type)).split(".")[0]
     return f"{workflow.info().workflow_id}/{name}-{workflow.uuid4().hex[:12]}"
+
+
+def _workflow_module() -> str:
+    return type(workflow.instance()).__module__
+
+
+def _package(module: str) -> str:
+    return module.split(".", 1)[0]

@@ -28,7 +28,7 @@ from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from core import activities, domains
+from core import domains
 from core.cli.support import LanesError, run_async
 from core.client import get_client
 from core.domains import Domain
@@ -106,13 +106,12 @@ async def replay_files(files: Iterable[Path], loaded: list[Domain]) -> list[str]
     from core.workflows import BatchWorkflow, SingleActivityWorkflow
 
     workflows: list[type] = [SingleActivityWorkflow, BatchWorkflow]
-    owner: dict[str, Domain] = {}
+    # No registry state to set up: what a job runs is carried in its input, so workflow code
+    # reads nothing of the worker's (see core.activities.ActivityConfig.resolve).
     for domain in loaded:
         for wf in domain.workflows:
             if wf not in workflows:  # an --include module is loaded into every domain
                 workflows.append(wf)
-            owner.setdefault(_workflow_name(wf), domain)
-        activities.serve(domain.task_queue, _served(domain))
     replayer = Replayer(
         workflows=workflows,
         data_converter=pydantic_data_converter,
@@ -130,12 +129,7 @@ async def replay_files(files: Iterable[Path], loaded: list[Domain]) -> list[str]
         except (ValueError, KeyError) as err:
             failures.append(f"{file}: not a workflow history: {err}")
             continue
-        workflow_type, queue = _started(history)
-        # Served on the queue the run was recorded on, as the worker that ran it served it.
-        serving = owner.get(workflow_type) or next(
-            (d for d in loaded if d.task_queue == queue), None
-        )
-        activities.serve(queue, _served(serving) if serving else frozenset(activities.names()))
+        workflow_type = _started(history)
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         if result.replay_failure is not None:
             failures.append(
@@ -161,15 +155,5 @@ def _failure_text(err: Exception) -> str:
     return found.group(1) if found else str(err)
 
 
-def _started(history: WorkflowHistory) -> tuple[str, str]:
-    attributes = history.events[0].workflow_execution_started_event_attributes
-    return attributes.workflow_type.name, attributes.task_queue.name
-
-
-def _served(domain: Domain) -> frozenset[str]:
-    return frozenset({"lanes.ping", *(c.name for c in domain.activities)})
-
-
-def _workflow_name(cls: type) -> str:
-    definition = getattr(cls, "__temporal_workflow_definition")  # a string: name mangling
-    return str(definition.name)
+def _started(history: WorkflowHistory) -> str:
+    return history.events[0].workflow_execution_started_event_attributes.workflow_type.name

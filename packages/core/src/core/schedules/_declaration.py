@@ -159,7 +159,12 @@ class Schedule:
                 f"schedule {self.id!r}: activity {config.name!r} runs on every queue; "
                 "pass task_queue= to say which worker runs the schedule"
             )
-        job = SingleActivityInput(activity=config.name, input=payload)
+        # How the runs go is decided here and stored in the schedule's action, so the worker
+        # that runs a scheduled job needs no registry; a changed declaration changes the
+        # fingerprint, and the next sync updates the schedule.
+        job = SingleActivityInput(
+            activity=config.name, input=payload, options=config.resolve(task_queue=str(queue))
+        )
         return ResolvedSchedule(
             self,
             workflow=_workflow_definition(SingleActivityWorkflow).name,

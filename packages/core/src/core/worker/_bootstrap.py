@@ -44,11 +44,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from core import activities, domains, telemetry
+from core import _served, activities, domains, telemetry
 from core.client import connect
 from core.domains import Domain
 from core.errors import STARTUP_ERRORS
 from core.ping import ping
+from core.run_jobs import run_jobs
 from core.schedules import sync_domain_schedules
 from core.settings import LanesSettings, settings
 from core.worker._jobs_guard import JobGuardInterceptor, unknown_activity
@@ -101,12 +102,12 @@ def build_worker(
     """A Temporal worker serving ``domain`` on its queue (or ``task_queue``)."""
     config = config or settings()
     queue = task_queue or domain.task_queue
-    functions: list[Callable[..., Any]] = [ping, *(c.fn for c in domain.activities)]
+    functions: list[Callable[..., Any]] = [ping, run_jobs, *(c.fn for c in domain.activities)]
     functions.extend(f for f in extra_activities if f not in functions)
     workflows = [SingleActivityWorkflow, BatchWorkflow, *domain.workflows]
     workflows.extend(w for w in extra_workflows if w not in workflows)
     served = {n for f in functions if (n := activity_name(f))}
-    activities.serve(queue, frozenset(served))
+    _served.serve(queue, frozenset(served))
     if not any(_is_dynamic(f) for f in functions):
         # An unknown name fails fast with what this worker serves (core.worker._jobs_guard).
         functions.append(unknown_activity(queue, frozenset(served)))

@@ -1,14 +1,16 @@
-"""``BatchWorkflow``: many small jobs of one registered activity in one workflow.
+"""``BatchWorkflow``: many small jobs of one activity in one workflow.
 
 The server's cost of durability (a workflow start, its tasks, its history) is paid per batch, not
 per job, which is how bulk work (a campaign's sends, a backfill) goes faster than one workflow per
 job — see ``core.bulk.dispatch_many``, which splits the jobs into batches and starts them.
 
-Per job: the activity's own retry policy and timeouts, its own result or error (a failed job never
-fails the batch), and its key as the activity id, so the activity can use
-``activity.info().activity_id`` as an idempotency key for its side effect. Short activities (no
-heartbeat, at most a minute per attempt, or declared ``local=True``) run as local activities,
-which write one marker event per job instead of three events and a round trip each.
+Per job: its own result or error (a failed job never fails the batch), its own retries by the
+job's retry policy, and its key as the activity id, so the activity can use
+``activity.info().activity_id`` as an idempotency key for its side effect. Local jobs
+(``options.local``, decided by ``dispatch_many`` from the one rule in
+:meth:`core.activities.ActivityConfig.runs_local`) run in chunks inside local activities
+(:mod:`core.workflows._local`): one marker event per chunk, not per job. Other jobs are one
+activity each, on the job's queue. Like ``SingleActivityWorkflow``, it reads only its input.
 
 A batch holds at most :data:`MAX_BATCH_SIZE` jobs, so its history stays far below Temporal's
 51,200-event and 50 MB limits; ``progress`` is a query.
@@ -17,7 +19,6 @@ A batch holds at most :data:`MAX_BATCH_SIZE` jobs, so its history stays far belo
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -26,8 +27,9 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     import pydantic
 
-    from core import activities
-    from core.activities import ActivityConfig, ActivityOptions
+    from core.activities import ActivityOptions, job_options
+    from core.workflows._input import single_input
+    from core.workflows._local import LocalJobs
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -40,10 +42,7 @@ __all__ = [
 ]
 
 MAX_BATCH_SIZE = 1000
-"""Most jobs in one batch workflow: ~1,000 marker events plus task events, far below 51,200."""
-
-SHORT = timedelta(minutes=1)
-"""An activity whose attempt takes at most this long (and does not heartbeat) runs locally."""
+"""Most jobs in one batch workflow; its history stays far below 51,200 events."""
 
 
 class BatchJob(pydantic.BaseModel):
@@ -61,6 +60,7 @@ class BatchInput(pydantic.BaseModel):
     activity: str = pydantic.Field(min_length=1)
     jobs: list[BatchJob] = pydantic.Field(max_length=MAX_BATCH_SIZE)
     options: ActivityOptions | None = None
+    """How every job runs; fully resolved by ``dispatch_many`` (defaults for what is left out)."""
     concurrency: int = pydantic.Field(default=50, ge=1, le=MAX_BATCH_SIZE)
     """Jobs of this batch running at once."""
 
@@ -104,51 +104,51 @@ class BatchWorkflow:
         return self._progress
 
     @workflow.run
-    async def run(self, batch: BatchInput) -> BatchResult:
-        task_queue = workflow.info().task_queue
-        config = activities.served_config(batch.activity, task_queue)
+    async def run(self, *args: Any) -> BatchResult:
+        batch = single_input("BatchWorkflow", args, BatchInput)
         self._progress = BatchProgress(total=len(batch.jobs))
         results: list[JobResult | None] = [None] * len(batch.jobs)
+        local = (
+            LocalJobs(batch.activity, batch.options, concurrency=batch.concurrency)
+            if batch.options is not None and batch.options.local
+            else None
+        )
         slots = asyncio.Semaphore(batch.concurrency)
 
         async def run_one(index: int, job: BatchJob) -> None:
-            async with slots:
-                results[index] = await self._run_job(config, batch.options, job, task_queue)
+            result = None
+            if local is not None:
+                outcome = await local.run(job.key, job.input)
+                if not outcome.unserved:
+                    result = JobResult(
+                        key=job.key,
+                        ok=outcome.ok,
+                        result=outcome.result,
+                        error=outcome.error,
+                        error_type=outcome.error_type,
+                    )
+                # else: this worker does not serve the activity (another version does).
+            if result is None:
+                async with slots:
+                    result = await self._run_remote(batch, job)
+            results[index] = result
             self._progress.done += 1
-            if not results[index].ok:  # type: ignore[union-attr]
+            if not result.ok:
                 self._progress.failed += 1
 
         await asyncio.gather(*(run_one(i, job) for i, job in enumerate(batch.jobs)))
-        return BatchResult(activity=config.name, results=[r for r in results if r is not None])
+        return BatchResult(activity=batch.activity, results=[r for r in results if r is not None])
 
-    async def _run_job(
-        self,
-        config: ActivityConfig,
-        options: ActivityOptions | None,
-        job: BatchJob,
-        task_queue: str,
-    ) -> JobResult:
+    async def _run_remote(self, batch: BatchInput, job: BatchJob) -> JobResult:
+        """One job as an activity of its own, on the job's queue."""
         try:
-            config.validate_input(job.input)
-        except ValueError as err:
-            return JobResult(key=job.key, ok=False, error=str(err), error_type="InvalidInput")
-        args = [] if config.input_type is None else [job.input]
-        queue = activities.resolve_queue(config, task_queue)
-        try:
-            if _runs_local(config, options):  # input and config only: replays the same
-                value = await workflow.execute_local_activity(
-                    config.name, args=args, activity_id=job.key, **config.local_options(options)
-                )
-            else:
-                value = await workflow.execute_activity(
-                    config.name,
-                    args=args,
-                    activity_id=job.key,
-                    **config.execution_options(options, task_queue=queue),
-                )
+            value = await workflow.execute_activity(
+                batch.activity,
+                args=[] if job.input is None else [job.input],
+                activity_id=job.key,
+                **job_options(batch.options, local=False),
+            )
         except FailureError as err:
-            # A failed activity arrives as ActivityError(cause=...); a failed *local* activity
-            # arrives as its cause itself (ApplicationError, TimeoutError) in this SDK.
             cause = (err.cause if isinstance(err, ActivityError) else None) or err
             error_type = cause.type if isinstance(cause, ApplicationError) else None
             return JobResult(
@@ -158,10 +158,3 @@ class BatchWorkflow:
                 error_type=error_type or type(cause).__name__,
             )
         return JobResult(key=job.key, ok=True, result=value)
-
-
-def _runs_local(config: ActivityConfig, options: ActivityOptions | None) -> bool:
-    if (options is not None and options.local is not None) or config.local:
-        return config.runs_local(options)
-    limit = config.start_to_close_timeout or config.schedule_to_close_timeout
-    return config.heartbeat_timeout is None and limit is not None and limit <= SHORT

@@ -1,17 +1,23 @@
-"""``SingleActivityWorkflow``: run one registered activity by name, with its registered config.
+"""``SingleActivityWorkflow``: run one activity by name, as the job's own input says.
 
-Every ``dispatch`` and every activity schedule is one of these, so each job has its own history in
-the UI: input, attempts, durations, the error of each failed attempt and the result.
+Every activity schedule is one of these, and so is every ``dispatch`` when jobs run as workflows,
+so each job has its own history in the UI: input, attempts, durations, errors and the result.
+
+What the job runs — activity name, queue, retry policy, timeouts, local or not — is decided where
+the job is created (``dispatch``, a schedule's sync: :meth:`ActivityConfig.resolve`) and carried
+in ``options``. This workflow reads only its input, never the registry of the worker that runs
+it, so a job started by one version of a domain replays the same on another, and an activity
+this worker lacks is still scheduled on the queue, where a worker that serves it picks it up
+(the worker side rejects a name nobody serves).
 
 Its input is plain JSON so a person can start it from the Temporal UI or the CLI::
 
     temporal workflow start --type SingleActivityWorkflow --task-queue sync \\
         --input '{"activity": "lanes.ping", "input": null}'
 
-Failing fast matters more than anything here: an unknown activity name or an input that does not
-validate fails the workflow at once with a non-retryable error that says what was wrong. Left to
-the server, an unknown activity would sit in the queue until its timeout and a bad input would be
-retried by the activity's policy.
+What such a start leaves out gets the documented defaults (:func:`core.activities.job_options`:
+standard retry, 5-minute attempts, this workflow's queue). A start that is not exactly one JSON
+object of this shape fails at once, non-retryably, saying what was wrong (``_input``).
 """
 
 from __future__ import annotations
@@ -19,13 +25,13 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     import pydantic
 
-    from core import activities
-    from core.activities import ActivityOptions
+    from core.activities import ActivityOptions, job_options
+    from core.workflows._input import single_input
+    from core.workflows._local import LocalJobs, failure_of
 
 __all__ = ["SingleActivityInput", "SingleActivityWorkflow"]
 
@@ -36,34 +42,32 @@ class SingleActivityInput(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     activity: str = pydantic.Field(min_length=1)
-    """Registered activity name."""
+    """Activity name; the worker that runs the activity validates the input against its model."""
     input: Any = None
-    """The activity's input as JSON; validated against its input model before it is scheduled."""
+    """The activity's input as JSON (validated where the job was created, when known there)."""
     options: ActivityOptions | None = None
-    """Per-call overrides of the registered config (queue, retry policy, timeouts)."""
+    """How the job runs; fully resolved by ``dispatch`` and schedules, defaults for what is left
+    out (see :func:`core.activities.job_options`)."""
 
 
 # Outside the sandbox, on purpose: see core.workflows' docstring.
 @workflow.defn(name="SingleActivityWorkflow", sandboxed=False)
 class SingleActivityWorkflow:
-    """Runs one registered activity and returns its result."""
+    """Runs one activity and returns its result."""
 
     @workflow.run
-    async def run(self, job: SingleActivityInput) -> Any:
-        task_queue = workflow.info().task_queue
-        config = activities.served_config(job.activity, task_queue)
-        try:
-            config.validate_input(job.input)
-        except ValueError as err:
-            raise ApplicationError(str(err), type="InvalidInput", non_retryable=True) from None
-        args = [] if config.input_type is None else [job.input]
-        if config.runs_local(job.options):
-            # The fast path: no activity task round trip, about half the history events. Decided
-            # from the input and the registered config only, never from this worker's state, so
-            # a replay elsewhere makes the same choice.
-            return await workflow.execute_local_activity(
-                config.name, args=args, **config.local_options(job.options)
-            )
-        queue = activities.resolve_queue(config, task_queue)
-        options = config.execution_options(job.options, task_queue=queue)
-        return await workflow.execute_activity(config.name, args=args, **options)
+    async def run(self, *args: Any) -> Any:
+        job = single_input("SingleActivityWorkflow", args, SingleActivityInput)
+        if job.options is not None and job.options.local:
+            # The fast path (core.workflows._local): no activity task round trip, fewer events.
+            local = LocalJobs(job.activity, job.options)
+            outcome = await local.run(workflow.info().workflow_id, job.input)
+            if outcome.ok:
+                return outcome.result
+            if not outcome.unserved:
+                raise failure_of(outcome)
+            # This worker does not serve the activity (another version does): use the queue.
+        call = [] if job.input is None else [job.input]
+        return await workflow.execute_activity(
+            job.activity, args=call, **job_options(job.options, local=False)
+        )
