@@ -188,7 +188,7 @@ async def test_an_unknown_name_fails_within_seconds_naming_what_the_worker_serve
         started = time.monotonic()
         job = await dispatch("chrage_order", {"order_id": "x"}, task_queue=task_queue)
         with pytest.raises(JobFailedError) as caught:
-            await asyncio.wait_for(job.result(), 30)
+            await asyncio.wait_for(job.result(), 40)
         took = time.monotonic() - started
     cause = caught.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "UnknownActivity"
@@ -196,8 +196,8 @@ async def test_an_unknown_name_fails_within_seconds_naming_what_the_worker_serve
     assert "charge_order, lanes.ping" in cause.message
     assert isinstance(job.handle, ActivityHandle)
     # Retried briefly (another worker version may serve it), then failed for good.
-    assert (await job.handle.describe()).attempt == 3
-    assert took < 20, took  # not the five-minute start-to-close timeout
+    assert (await job.handle.describe()).attempt >= 3
+    assert took < 30, took  # the ten-second window, not the five-minute start-to-close timeout
 
 
 @pytest.mark.parametrize(
