@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -111,3 +112,38 @@ async def test_a_current_schema_is_recognised_without_loading_sqlalchemy(
     )
     _, err = await asyncio.wait_for(done.communicate(), 60)
     assert done.returncode == 0, err.decode()
+
+
+async def _refusal(env: dict[str, str]) -> str:
+    refused = await asyncio.create_subprocess_exec(
+        SYNC_WORKER, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        _, err = await asyncio.wait_for(refused.communicate(), 60)
+    finally:
+        _kill(refused.pid)
+    assert refused.returncode == 1, err.decode()
+    return err.decode()
+
+
+async def test_another_domains_unknown_revision_is_not_a_newer_release(
+    lanes_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A shared database holds one version row per branch; an image that installs one domain
+    # does not know the others' revisions and must still start. A newer release of its own
+    # branch (its row replaced by a revision it does not know) must still be refused.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lanes.db'}"
+    env = dict(lanes_env, LANES_DATABASE_URL=url)
+    await migrations.upgrade(url=url)
+    path = tmp_path / "lanes.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO alembic_version VALUES ('0f0f0f0f0f0f')")  # a foreign branch
+    await _serves([SYNC_WORKER], env)
+
+    heads = (await migrations.current(url=url)).heads
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE alembic_version SET version_num = 'abababababab' WHERE version_num = ?",
+            (heads["sync"],),
+        )
+    assert "this code does not know" in await _refusal(env)

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from mail_test_smtp import RecordingHandler
 from mail_test_support import FAST_RETRY, send_log, suppression
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from core import db
 from core.dev.testing import running_worker
-from core.dispatch import dispatch
+from core.dispatch import JobFailedError, dispatch
 from mail import store
 from mail.sink import SmtpSink
 
@@ -30,7 +30,7 @@ def _handler(smtp_sink: tuple[SmtpSink, RecordingHandler]) -> RecordingHandler:
 
 
 async def _failure(job: Any) -> ApplicationError:
-    with pytest.raises(WorkflowFailureError) as caught:
+    with pytest.raises(JobFailedError) as caught:
         await job.result()
     cause = caught.value.cause
     while isinstance(cause, ActivityError) or not isinstance(cause, ApplicationError):

@@ -321,12 +321,15 @@ async def _quick_status(url: URL, where: Mapping[str, Path], needed: list[str]) 
     for rev in applied:
         if rev in graph.owners:
             branches[graph.owners[rev]] = rev
+    # One row per branch: when every served branch has a row these scripts know, the revisions
+    # they do not know belong to domains this image does not install, not to a newer release.
+    served_known = all(rev is not None for rev in branches.values())
     return SchemaStatus(
         url=redact(engine.url),
         applied=applied,
         heads={b: graph.heads[b] for b in needed if b in graph.heads},
         branches=branches,
-        unknown=tuple(r for r in applied if r not in graph.owners),
+        unknown=() if served_known else tuple(r for r in applied if r not in graph.owners),
     )
 
 
