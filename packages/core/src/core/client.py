@@ -2,8 +2,9 @@
 
 The connection comes from the SDK's environment config (``TEMPORAL_ADDRESS`` and friends, see
 :mod:`core.settings`); payloads go through the pydantic data converter so activity and workflow
-inputs can be pydantic models. A connection failure is reported as :class:`TemporalUnavailable`,
-one line that says where Lanes tried to connect and what to do.
+inputs can be pydantic models, encrypted by :mod:`core.codec` when ``LANES_ENCRYPTION_KEYS`` is
+set (workers built from the client inherit its converter). A connection failure is reported as
+:class:`TemporalUnavailable`, one line that says where Lanes tried to connect and what to do.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import asyncio
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
-from core import telemetry
+from core import codec, telemetry
 from core.settings import DEFAULT_TEMPORAL_ADDRESS
 
 __all__ = ["TemporalUnavailable", "connect", "get_client", "reset_client"]
@@ -39,10 +39,15 @@ def connect_config() -> dict[str, Any]:
 async def connect(**overrides: Any) -> Client:
     """Open a new client (not cached). ``overrides`` replace environment values."""
     # Tracing interceptor (inherited by workers) and the metrics runtime: see core.telemetry.
-    config = connect_config() | telemetry.client_options() | overrides
+    config = (
+        connect_config()
+        | {"data_converter": codec.data_converter()}
+        | telemetry.client_options()
+        | overrides
+    )
     target = config["target_host"]
     try:
-        return await Client.connect(data_converter=pydantic_data_converter, **config)
+        return await Client.connect(**config)
     except RuntimeError as err:
         raise TemporalUnavailable(
             f"cannot reach Temporal at {target} (namespace "

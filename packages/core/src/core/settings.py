@@ -80,6 +80,18 @@ class LanesSettings(BaseSettings):
     db_connect_timeout: Seconds = timedelta(seconds=10)
     """How long opening one connection may take. Default: 10 s."""
 
+    # Security (core.codec, ``lanes codec-server``). Secrets: never shown in a repr.
+    encryption_keys: SecretStr | None = None
+    """Payload encryption keys, comma-separated ``key_id:base64_of_32_bytes``; the first encrypts,
+    all decrypt (rotation: put the new key first, keep the old ones). Default: none, payloads are
+    stored as plain JSON (encrypted ones still fail with a clear error naming their key id)."""
+    codec_server_token: SecretStr | None = None
+    """Bearer token ``lanes codec-server`` requires on every request. Default: none (the server
+    refuses to start without one)."""
+    codec_server_origins: str = ""
+    """Comma-separated browser origins the codec server allows (CORS), e.g. the Temporal UI's
+    ``http://127.0.0.1:8233``. Default: none."""
+
 
 class SettingsError(ValueError):
     """A ``LANES_*`` variable holds a value Lanes cannot use."""
