@@ -58,6 +58,7 @@ async def _dev(port: int, ui_port: int) -> int:
 
     home: Path = settings().home
     server: DevServer | None = None
+    codec: Any = None
     loaded = domains.load_all()
     click.echo(f"database         {await _upgrade_database()}  (migrated to head)")
     if os.environ.get("TEMPORAL_ADDRESS"):
@@ -69,6 +70,7 @@ async def _dev(port: int, ui_port: int) -> int:
             db_file=home / "temporal.db",
             log_file=home / "temporal.log",
         )
+        codec = await _start_codec_server(server)
         await server.start()
         FORCED_EXIT_CALLBACKS.append(server.stop_sync)
         os.environ["TEMPORAL_ADDRESS"] = server.address
@@ -84,4 +86,19 @@ async def _dev(port: int, ui_port: int) -> int:
         if server is not None:
             await server.stop()
             click.echo("Temporal server stopped")
+        if codec is not None:
+            await codec.cleanup()
     return 0
+
+
+async def _start_codec_server(server: DevServer) -> Any:
+    """With LANES_ENCRYPTION_KEYS set, a codec server the UI decodes payloads through."""
+    from core.codec_server import start_for_dev
+
+    started = await start_for_dev(server.ui_url)
+    if started is None:
+        return None
+    runner, endpoint = started
+    server.extra_args = (*server.extra_args, "--ui-codec-endpoint", endpoint)
+    click.echo(f"codec server     {endpoint.rsplit('/t/', 1)[0]}  (the UI decodes payloads)")
+    return runner
