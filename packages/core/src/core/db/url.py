@@ -4,18 +4,18 @@
 ``sqlite:///path``); the async driver (asyncpg, aiosqlite) is filled in, so the same URL works for
 ``psql``-style tools and for Lanes. Unset, it is the SQLite file ``<LANES_HOME>/lanes.db``.
 
-Every URL that reaches a log line or an error goes through :func:`redact`: the password and any
-credential-like query parameter become ``***``.
+Every URL that reaches a log line or an error goes through :func:`redact` (that is
+:func:`core.redact.redact_url`): the password and any credential-like query parameter become
+``***``.
 """
 
 from __future__ import annotations
-
-import re
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.db.errors import DatabaseError
+from core.redact import redact_url as redact
 from core.settings import LanesSettings, settings
 
 __all__ = ["DatabaseConfigError", "database_url", "redact"]
@@ -27,8 +27,6 @@ _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
-_SECRET_QUERY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
-_USERINFO = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 class DatabaseConfigError(DatabaseError, ValueError):
@@ -58,16 +56,3 @@ def database_url(url: str | URL | None = None, config: LanesSettings | None = No
             "use postgresql://... (asyncpg) or sqlite:///... (aiosqlite)"
         )
     return parsed.set(drivername=driver)
-
-
-def redact(url: str | URL) -> str:
-    """``url`` safe for logs: password and credential-like query values replaced by ``***``."""
-    if isinstance(url, str):
-        raw = url
-        try:
-            url = make_url(raw)
-        except ArgumentError:
-            # Not parseable, so it may hold anything: keep only what cannot be a secret.
-            return _USERINFO.sub(r"\1***@", raw.split("?", 1)[0])
-    query = {k: ("***" if _SECRET_QUERY.search(k) else v) for k, v in url.query.items()}
-    return url.set(query=query).render_as_string(hide_password=True)
