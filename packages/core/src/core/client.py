@@ -49,11 +49,29 @@ async def connect(**overrides: Any) -> Client:
     try:
         return await Client.connect(**config)
     except RuntimeError as err:
-        raise TemporalUnavailable(
-            f"cannot reach Temporal at {target} (namespace "
-            f"{config.get('namespace', 'default')!r}): {err}. Start it with `uv run lanes dev` "
-            "or set TEMPORAL_ADDRESS to a running server."
-        ) from err
+        where = (
+            f"cannot reach Temporal at {target} (namespace {config.get('namespace', 'default')!r})"
+        )
+        raise TemporalUnavailable(f"{where}: {_hint(str(err), config)}") from err
+
+
+def _hint(error: str, config: dict[str, Any]) -> str:
+    """The SDK's connection error, with what to check for the usual causes."""
+    lowered = error.lower()
+    if "unknownissuer" in lowered or "invalidcertificate" in lowered:
+        return (
+            f"the server's TLS certificate is not trusted ({error}); set "
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it (and "
+            "TEMPORAL_TLS_SERVER_NAME to the name in it)"
+        )
+    tls_words = ("certificate", "handshake", "tls", "eof", "connection closed")
+    if config.get("tls") and any(w in lowered for w in tls_words):
+        # With TLS 1.3 a refused client certificate shows on the client as a closed connection.
+        return (
+            f"the TLS connection failed ({error}); if the server requires a client certificate "
+            "(mTLS), set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
+        )
+    return f"{error}. Start it with `uv run lanes dev` or set TEMPORAL_ADDRESS to a running server."
 
 
 async def get_client() -> Client:
