@@ -8,6 +8,7 @@ is not here: the SDK's own environment config reads it (``TEMPORAL_ADDRESS``,
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,14 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_TEMPORAL_ADDRESS", "LanesSettings", "SettingsError", "settings"]
+__all__ = [
+    "DEFAULT_TEMPORAL_ADDRESS",
+    "LanesSettings",
+    "SettingsError",
+    "private_file",
+    "private_home",
+    "settings",
+]
 
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 """Where clients connect when ``TEMPORAL_ADDRESS`` is unset: the server ``lanes dev`` starts."""
@@ -108,3 +116,26 @@ def settings() -> LanesSettings:
             for e in err.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None
+
+
+def private_home(config: LanesSettings | None = None) -> Path:
+    """``LANES_HOME``, created (or tightened) to 0700 with its files 0600: it holds every job's
+    history, the SQLite database and logs, which are nobody else's business on a shared machine.
+    """
+    config = config or settings()
+    home = config.home
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.chmod(0o700)
+    for entry in home.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            entry.chmod(0o600)
+    if config.database_url is None:
+        private_file(home / "lanes.db")  # an empty file is an empty SQLite database
+    return home
+
+
+def private_file(path: Path) -> Path:
+    """``path`` created empty with mode 0600 when missing (SQLite's journal and WAL files then
+    take the same mode), so a file is never readable by others, even for a moment."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    return path

@@ -12,7 +12,7 @@ import click
 from core import domains
 from core.dev.server import DevServer
 from core.errors import STARTUP_ERRORS
-from core.settings import settings
+from core.settings import private_home
 
 __all__ = ["dev_command", "worker_command"]
 
@@ -56,7 +56,7 @@ async def _upgrade_database() -> str:
 async def _dev(port: int, ui_port: int) -> int:
     from core.worker import FORCED_EXIT_CALLBACKS, serve
 
-    home: Path = settings().home
+    home: Path = private_home()  # 0700, files 0600
     server: DevServer | None = None
     codec: Any = None
     loaded = domains.load_all()
