@@ -27,12 +27,14 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    EncodingPayloadConverter,
     PayloadCodec,
 )
 
@@ -44,6 +46,7 @@ __all__ = [
     "CodecKeyError",
     "EncryptionCodec",
     "EncryptionKey",
+    "PayloadConverter",
     "codec_from_settings",
     "data_converter",
     "parse_keys",
@@ -161,6 +164,32 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(plain)
 
 
+class _SealedPayloads(EncodingPayloadConverter):
+    """Without keys: an encrypted payload is refused by name instead of "unknown encoding"."""
+
+    @property
+    def encoding(self) -> str:
+        return ENCODING.decode()
+
+    def to_payload(self, value: Any) -> Payload | None:
+        return None  # never chosen to encode a value
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
+        raise CodecKeyError(
+            f"payload is encrypted with key id {key_id!r}, which this process does not hold "
+            "(LANES_ENCRYPTION_KEYS has: none); add that key to LANES_ENCRYPTION_KEYS"
+        )
+
+
+class PayloadConverter(PydanticPayloadConverter):
+    """Lanes' payload converter: pydantic's, plus a clear refusal of encrypted payloads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set_converters(*self.converters.values(), _SealedPayloads())
+
+
 def codec_from_settings(config: LanesSettings | None = None) -> EncryptionCodec:
     """The codec for ``LANES_ENCRYPTION_KEYS`` (decode-only when it is unset)."""
     secret = (config or settings()).encryption_keys
@@ -171,10 +200,14 @@ def data_converter(config: LanesSettings | None = None) -> DataConverter:
     """Lanes' converter: pydantic payloads, encrypted when keys are configured."""
     codec = codec_from_settings(config)
     if not codec.key_ids:
-        # Still installed: an encrypted payload then fails naming its key, not "unknown encoding".
-        return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+        # No codec at all: the SDK then skips a Python call per payload on every task. The
+        # converter still names the key of an encrypted payload (see _SealedPayloads).
+        return dataclasses.replace(
+            pydantic_data_converter, payload_converter_class=PayloadConverter
+        )
     return dataclasses.replace(
         pydantic_data_converter,
+        payload_converter_class=PayloadConverter,
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
