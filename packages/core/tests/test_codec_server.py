@@ -128,3 +128,39 @@ async def test_lanes_codec_server_command(codec: EncryptionCodec) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
+
+
+async def test_lanes_dev_points_the_ui_at_its_codec_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.cli.dev import _start_codec_server
+    from core.dev.server import DevServer
+    from core.settings import settings
+
+    key = f"k1:{base64.b64encode(os.urandom(32)).decode()}"
+    monkeypatch.setenv("LANES_ENCRYPTION_KEYS", key)
+    monkeypatch.delenv("LANES_CODEC_SERVER_TOKEN", raising=False)
+    settings.cache_clear()
+    server = DevServer(ui_port=0)  # not started: only its command line is read
+    try:
+        runner = await _start_codec_server(server)
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+    try:
+        flag = server.command().index("--ui-codec-endpoint")
+        endpoint = server.command()[flag + 1]
+        assert endpoint.startswith("http://127.0.0.1:") and "/t/" in endpoint
+        [sealed] = await EncryptionCodec(parse_keys(key)).encode([Payload(data=b"dev")])
+        async with aiohttp.ClientSession() as http:
+            # The UI's origin may call it; the token is in the endpoint's path (a random one).
+            origin = {"Origin": str(server.ui_url)}
+            async with http.post(f"{endpoint}/decode", json=as_json(sealed), headers=origin) as r:
+                assert r.status == 200
+                assert r.headers["Access-Control-Allow-Origin"] == server.ui_url
+                assert base64.b64decode((await r.json())["payloads"][0]["data"]) == b"dev"
+            bare = endpoint.rsplit("/t/", 1)[0]
+            async with http.post(f"{bare}/decode", json=as_json(sealed)) as r:
+                assert r.status == 403
+    finally:
+        await runner.cleanup()
