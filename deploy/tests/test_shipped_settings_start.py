@@ -101,6 +101,24 @@ def worker_env(
     }
 
 
+async def stop_all(procs: list[tuple[str, asyncio.subprocess.Process, int, Path]]) -> None:
+    """SIGTERM every worker, wait for all (killing any that hangs), then say which did not
+    drain to exit 0: no worker outlives the test, whatever failed."""
+    for _, proc, _, _ in procs:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    failures = []
+    for where, proc, _, log in procs:
+        try:
+            code = await asyncio.wait_for(proc.wait(), 60)
+        except TimeoutError:
+            proc.kill()
+            code = await proc.wait()
+        if code != 0:
+            failures.append(f"{where}: exit {code} after SIGTERM\n{log.read_text()}")
+    assert not failures, "\n".join(failures)
+
+
 def distinct(settings: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     """One environment per overlay for ConfigMaps that differ only in the service name (an
     overlay such as production patches every domain's alike); every compose service and every
@@ -184,11 +202,7 @@ async def test_every_shipped_worker_environment_starts_and_serves(
                     assert answer.pid == proc.pid, f"{where}: answered by another worker"
                     served.append(where)
             finally:
-                for where, proc, _, log in procs.values():
-                    if proc.returncode is None:
-                        proc.send_signal(signal.SIGTERM)
-                    code = await asyncio.wait_for(proc.wait(), 60)
-                    assert code == 0, f"{where}: exit {code} after SIGTERM\n{log.read_text()}"
+                await stop_all(list(procs.values()))
     finally:
         await sink.stop()
     assert sorted(served) == sorted(chosen)

@@ -99,7 +99,11 @@ async def test_secrets_appear_in_no_output_log_span_history_or_table(
         )
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.wait(30)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
     code, cli_output = cli
     # The sync failed, and said why, without the credentials.
     assert code == 1, cli_output
