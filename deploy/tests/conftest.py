@@ -96,6 +96,29 @@ def rendered() -> dict[str, str]:
     return out
 
 
+def worker_environments(rendered: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Where each worker's settings come from: compose services and rendered ConfigMaps."""
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    found = {
+        f"compose:{name}": {k: str(v) for k, v in service["environment"].items()}
+        for name, service in compose.items()
+        if name.endswith("-worker")
+    }
+    for overlay, text in rendered.items():
+        for doc in yaml.safe_load_all(text):
+            if doc and doc["kind"] == "ConfigMap":
+                found[f"{overlay}:{doc['metadata']['name']}"] = doc["data"]
+    return found
+
+
+@pytest.fixture(scope="session")
+def worker_settings(rendered: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Every shipped worker environment: ``compose:sync-worker`` or ``<overlay>:<ConfigMap>``."""
+    return worker_environments(rendered)
+
+
 @dataclass(frozen=True)
 class Dockerfile:
     """deploy/Dockerfile, parsed just enough to check it and to replay its install steps."""

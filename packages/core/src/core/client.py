@@ -2,8 +2,9 @@
 
 The connection comes from the SDK's environment config (``TEMPORAL_ADDRESS`` and friends, see
 :mod:`core.settings`); payloads go through the pydantic data converter so activity and workflow
-inputs can be pydantic models. A connection failure is reported as :class:`TemporalUnavailable`,
-one line that says where Lanes tried to connect and what to do.
+inputs can be pydantic models, encrypted by :mod:`core.codec` when ``LANES_ENCRYPTION_KEYS`` is
+set (workers built from the client inherit its converter). A connection failure is reported as
+:class:`TemporalUnavailable`, one line that says where Lanes tried to connect and what to do.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import asyncio
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
-from core import telemetry
+from core import codec, telemetry
 from core.settings import DEFAULT_TEMPORAL_ADDRESS
 
 __all__ = ["TemporalUnavailable", "connect", "get_client", "reset_client"]
@@ -39,16 +39,39 @@ def connect_config() -> dict[str, Any]:
 async def connect(**overrides: Any) -> Client:
     """Open a new client (not cached). ``overrides`` replace environment values."""
     # Tracing interceptor (inherited by workers) and the metrics runtime: see core.telemetry.
-    config = connect_config() | telemetry.client_options() | overrides
+    config = (
+        connect_config()
+        | {"data_converter": codec.data_converter()}
+        | telemetry.client_options()
+        | overrides
+    )
     target = config["target_host"]
     try:
-        return await Client.connect(data_converter=pydantic_data_converter, **config)
+        return await Client.connect(**config)
     except RuntimeError as err:
-        raise TemporalUnavailable(
-            f"cannot reach Temporal at {target} (namespace "
-            f"{config.get('namespace', 'default')!r}): {err}. Start it with `uv run lanes dev` "
-            "or set TEMPORAL_ADDRESS to a running server."
-        ) from err
+        where = (
+            f"cannot reach Temporal at {target} (namespace {config.get('namespace', 'default')!r})"
+        )
+        raise TemporalUnavailable(f"{where}: {_hint(str(err), config)}") from err
+
+
+def _hint(error: str, config: dict[str, Any]) -> str:
+    """The SDK's connection error, with what to check for the usual causes."""
+    lowered = error.lower()
+    if "unknownissuer" in lowered or "invalidcertificate" in lowered:
+        return (
+            f"the server's TLS certificate is not trusted ({error}); set "
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it (and "
+            "TEMPORAL_TLS_SERVER_NAME to the name in it)"
+        )
+    tls_words = ("certificate", "handshake", "tls", "eof", "connection closed")
+    if config.get("tls") and any(w in lowered for w in tls_words):
+        # With TLS 1.3 a refused client certificate shows on the client as a closed connection.
+        return (
+            f"the TLS connection failed ({error}); if the server requires a client certificate "
+            "(mTLS), set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
+        )
+    return f"{error}. Start it with `uv run lanes dev` or set TEMPORAL_ADDRESS to a running server."
 
 
 async def get_client() -> Client:

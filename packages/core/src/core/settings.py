@@ -12,6 +12,7 @@ Every ``LANES_*`` variable is a field of a settings class: core's below, a domai
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,8 @@ __all__ = [
     "Seconds",
     "SettingsError",
     "load_settings",
+    "private_file",
+    "private_home",
     "settings",
     "workspace_root",
 ]
@@ -141,6 +144,18 @@ class LanesSettings(BaseSettings):
     db_connect_timeout: Seconds = timedelta(seconds=10)
     """How long opening one connection may take. Default: 10 s."""
 
+    # Security (core.codec, ``lanes codec-server``). Secrets: never shown in a repr.
+    encryption_keys: SecretStr | None = None
+    """Payload encryption keys, comma-separated ``key_id:base64_of_32_bytes``; the first encrypts,
+    all decrypt (rotation: put the new key first, keep the old ones). Default: none, payloads are
+    stored as plain JSON (encrypted ones still fail with a clear error naming their key id)."""
+    codec_server_token: SecretStr | None = None
+    """Bearer token ``lanes codec-server`` requires on every request. Default: none (the server
+    refuses to start without one)."""
+    codec_server_origins: str = ""
+    """Comma-separated browser origins the codec server allows (CORS), e.g. the Temporal UI's
+    ``http://127.0.0.1:8233``. Default: none."""
+
     @field_validator("home")
     @classmethod
     def _from_workspace_root(cls, value: Path) -> Path:
@@ -185,3 +200,26 @@ def load_settings(cls: type[S], what: str = "settings") -> S:
 def settings() -> LanesSettings:
     """The process's settings, read once from the environment."""
     return load_settings(LanesSettings)
+
+
+def private_home(config: LanesSettings | None = None) -> Path:
+    """``LANES_HOME``, created (or tightened) to 0700 with its files 0600: it holds every job's
+    history, the SQLite database and logs, which are nobody else's business on a shared machine.
+    """
+    config = config or settings()
+    home = config.home
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.chmod(0o700)
+    for entry in home.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            entry.chmod(0o600)
+    if config.database_url is None:
+        private_file(home / "lanes.db")  # an empty file is an empty SQLite database
+    return home
+
+
+def private_file(path: Path) -> Path:
+    """``path`` created empty with mode 0600 when missing (SQLite's journal and WAL files then
+    take the same mode), so a file is never readable by others, even for a moment."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    return path

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import upsert
+from core.redact import redact_text
 from sync.models import Commit, PullRequest, Repository, SyncRun
 from sync.sources.batch import Cursor
 from sync.sources.location import Location
@@ -86,7 +87,9 @@ async def run_counts(s: AsyncSession, run_key: str) -> dict[str, int]:
 
 
 async def update_run(s: AsyncSession, run_key: str, **values: Any) -> None:
-    """Set columns of the run row (``cursor`` may be given as a dict)."""
+    """Set columns of the run row (``cursor`` may be given as a dict; ``error`` is redacted)."""
+    if values.get("error"):
+        values["error"] = redact_text(values["error"])
     if isinstance(values.get("cursor"), dict):
         values["cursor"] = json.dumps(values["cursor"], sort_keys=True)
     await s.execute(update(SyncRun).where(SyncRun.run_key == run_key).values(**values))

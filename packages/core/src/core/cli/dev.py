@@ -34,7 +34,7 @@ from core import domains
 from core.dev.home import HomeLock
 from core.dev.server import DevServer, DevServerError, _die_with_parent
 from core.errors import STARTUP_ERRORS
-from core.settings import settings
+from core.settings import private_home, settings
 
 __all__ = ["REPEAT_WINDOW", "dev_command", "worker_command"]
 
@@ -86,12 +86,13 @@ async def _dev(port: int, ui_port: int, *, reload: bool, include: tuple[str, ...
     from core.dev.services import dev_services
     from core.worker import FORCED_EXIT_CALLBACKS, serve
 
-    home: Path = settings().home
+    home: Path = private_home()  # 0700, files 0600
     lock = HomeLock(home)
     lock.acquire()  # first: a second `lanes dev` here must not touch the database or server
     stop = asyncio.Event()
     _install_signal_handlers(stop)
     server: DevServer | None = None
+    codec: Any = None
     try:
         loaded = domains.load_all(include=include or _included())
         click.echo(f"database         {await _upgrade_database()}  (migrated to head)")
@@ -104,6 +105,7 @@ async def _dev(port: int, ui_port: int, *, reload: bool, include: tuple[str, ...
                 db_file=home / "temporal.db",
                 log_file=home / "temporal.log",
             )
+            codec = await _start_codec_server(server)
             await server.start()
             FORCED_EXIT_CALLBACKS.append(server.stop_sync)
             os.environ["TEMPORAL_ADDRESS"] = server.address
@@ -130,6 +132,8 @@ async def _dev(port: int, ui_port: int, *, reload: bool, include: tuple[str, ...
         if server is not None:
             await server.stop()
             click.echo("Temporal server stopped")
+        if codec is not None:
+            await codec.cleanup()
         lock.release()
     return 0
 
@@ -226,3 +230,16 @@ def _source_folders(packages: Iterable[str], modules: Iterable[str]) -> list[Pat
         if spec is not None and spec.origin:
             folders.add(Path(spec.origin).parent)
     return sorted(folders)
+
+
+async def _start_codec_server(server: DevServer) -> Any:
+    """With LANES_ENCRYPTION_KEYS set, a codec server the UI decodes payloads through."""
+    from core.codec_server import start_for_dev
+
+    started = await start_for_dev(server.ui_url)
+    if started is None:
+        return None
+    runner, endpoint = started
+    server.extra_args = (*server.extra_args, "--ui-codec-endpoint", endpoint)
+    click.echo(f"codec server     {endpoint.rsplit('/t/', 1)[0]}  (the UI decodes payloads)")
+    return runner

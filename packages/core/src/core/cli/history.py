@@ -23,12 +23,11 @@ from typing import Any
 import click
 import pydantic
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from core import domains
+from core import codec, domains
 from core.cli.support import LanesError, run_async
 from core.client import get_client
 from core.domains import Domain
@@ -114,7 +113,8 @@ async def replay_files(files: Iterable[Path], loaded: list[Domain]) -> list[str]
                 workflows.append(wf)
     replayer = Replayer(
         workflows=workflows,
-        data_converter=pydantic_data_converter,
+        # The workers' converter: histories recorded with LANES_ENCRYPTION_KEYS set decode too.
+        data_converter=codec.data_converter(),
         workflow_failure_exception_types=[pydantic.ValidationError],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)

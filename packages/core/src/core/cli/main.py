@@ -16,6 +16,7 @@ from typing import TypeVar
 import click
 
 from core.cli.check import check_command
+from core.cli.codec import codec_server_command
 from core.cli.db import db as db_command
 from core.cli.dev import dev_command, worker_command
 from core.cli.dispatch import dispatch_command, ping_command
@@ -65,6 +66,7 @@ for command in (
     doctor_command,
     new_group,
     jobs_group,
+    codec_server_command,
 ):
     cli.add_command(command)
 add_plugin_commands(cli)  # domains' own groups (`lanes repos`), by the `lanes.cli` entry point

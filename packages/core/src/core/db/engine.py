@@ -163,9 +163,15 @@ def translate_errors(url: URL, *, database_only: bool = False) -> Iterator[None]
 
 def _unavailable(url: URL, cause: BaseException) -> DatabaseUnavailable:
     detail = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    advice = "check that it is running and reachable"
+    if "ssl" in detail.lower():
+        advice = (
+            "the server and the URL's sslmode disagree about TLS; enable TLS on the server "
+            "or change sslmode"
+        )
     return DatabaseUnavailable(
         f"database {redact(url)} is unavailable ({type(cause).__name__}: {detail}); "
-        "check that it is running and reachable (activities retry this error)"
+        f"{advice} (activities retry this error)"
     )
 
 

@@ -2,20 +2,22 @@
 
 ``LANES_DATABASE_URL`` takes the usual forms (``postgresql://``, ``postgres://``,
 ``sqlite:///path``); the async driver (asyncpg, aiosqlite) is filled in, so the same URL works for
-``psql``-style tools and for Lanes. Unset, it is the SQLite file ``<LANES_HOME>/lanes.db``.
+``psql``-style tools and for Lanes. TLS to PostgreSQL: ``?sslmode=require`` (or ``verify-ca``,
+``verify-full``), given to asyncpg as its ``ssl=``; certificates come from ``PGSSLROOTCERT``,
+``PGSSLCERT`` and ``PGSSLKEY``. Unset, it is the SQLite file ``<LANES_HOME>/lanes.db``.
 
-Every URL that reaches a log line or an error goes through :func:`redact`: the password and any
-credential-like query parameter become ``***``.
+Every URL that reaches a log line or an error goes through :func:`redact` (that is
+:func:`core.redact.redact_url`): the password and any credential-like query parameter become
+``***``.
 """
 
 from __future__ import annotations
-
-import re
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.db.errors import DatabaseError
+from core.redact import redact_url as redact
 from core.settings import LanesSettings, settings
 
 __all__ = ["DatabaseConfigError", "database_url", "redact"]
@@ -27,8 +29,6 @@ _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
-_SECRET_QUERY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
-_USERINFO = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 class DatabaseConfigError(DatabaseError, ValueError):
@@ -57,17 +57,31 @@ def database_url(url: str | URL | None = None, config: LanesSettings | None = No
             f"LANES_DATABASE_URL uses {parsed.drivername!r}, which Lanes does not support; "
             "use postgresql://... (asyncpg) or sqlite:///... (aiosqlite)"
         )
+    if driver == "postgresql+asyncpg":
+        parsed = _asyncpg_tls(parsed)
     return parsed.set(drivername=driver)
 
 
-def redact(url: str | URL) -> str:
-    """``url`` safe for logs: password and credential-like query values replaced by ``***``."""
-    if isinstance(url, str):
-        raw = url
-        try:
-            url = make_url(raw)
-        except ArgumentError:
-            # Not parseable, so it may hold anything: keep only what cannot be a secret.
-            return _USERINFO.sub(r"\1***@", raw.split("?", 1)[0])
-    query = {k: ("***" if _SECRET_QUERY.search(k) else v) for k, v in url.query.items()}
-    return url.set(query=query).render_as_string(hide_password=True)
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_LIBPQ_FILES = {"sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY"}
+
+
+def _asyncpg_tls(url: URL) -> URL:
+    """libpq's ``sslmode=`` as asyncpg's ``ssl=`` (SQLAlchemy would pass it through unchanged
+    and asyncpg would fail with a TypeError)."""
+    query = dict(url.query)
+    mode = query.pop("sslmode", None)
+    if mode is not None:
+        if mode not in _SSLMODES:
+            raise DatabaseConfigError(
+                f"LANES_DATABASE_URL has sslmode={mode!r}; use one of {', '.join(_SSLMODES)}"
+            )
+        query["ssl"] = mode
+    files = [k for k in _LIBPQ_FILES if k in query]
+    if files:
+        names = ", ".join(f"{k} (set {_LIBPQ_FILES[k]} instead)" for k in files)
+        raise DatabaseConfigError(
+            f"LANES_DATABASE_URL names {names}: asyncpg reads certificate paths from the "
+            "environment, not from the URL"
+        )
+    return url.set(query=query)

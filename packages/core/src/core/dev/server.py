@@ -29,6 +29,8 @@ from typing import IO
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
+from core.settings import private_file
+
 __all__ = ["DYNAMIC_CONFIG", "DevServer", "DevServerError", "free_port", "temporal_binary"]
 
 DYNAMIC_CONFIG: dict[str, str] = {
@@ -150,11 +152,14 @@ class DevServer:
                 f"the Temporal UI port {self.ui_port} on {self.ip} is already in use (another "
                 "`lanes dev`, or another program); stop it or pass --ui-port"
             )
+        # The log file is created 0600 before the server writes to it (core.settings).
         if self.db_file is not None:
-            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+            # Not pre-created: the server sets up its schema only for a file that is missing.
+            # Its umask (in _child_setup) makes it, its WAL and shared-memory files 0600.
+            self.db_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.log_file is not None:
-            self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            self._log = self.log_file.open("ab")
+            self.log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._log = private_file(self.log_file).open("ab")
         # Popen only forks and execs; it does not wait for the child.
         self.process = subprocess.Popen(  # noqa: ASYNC220
             self.command(),
@@ -164,7 +169,7 @@ class DevServer:
             # Own process group: a Ctrl-C in the terminal reaches `lanes dev`, which then stops
             # the server itself after the workers drained (the server must outlive them).
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_child_setup,
         )
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
@@ -225,6 +230,12 @@ class DevServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _child_setup() -> None:
+    """In the forked child: files the server creates are private, and it dies with its parent."""
+    os.umask(0o077)
+    _die_with_parent()
 
 
 def _die_with_parent() -> None:

@@ -39,12 +39,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import TimeSkipper
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from core import domains
+from core import codec, domains
 from core.client import connect, reset_client
 from core.dev.server import DevServer
 from core.domains import Domain
@@ -167,6 +166,6 @@ async def replay(
         runner["workflow_runner"] = SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         )
-    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter, **runner)
+    replayer = Replayer(workflows=list(workflows), data_converter=codec.data_converter(), **runner)
     for history in histories:
         await replayer.replay_workflow(history, raise_on_replay_failure=True)

@@ -15,6 +15,7 @@ See ``docs/observability.md`` for the operator's view.
 
 from __future__ import annotations
 
+from core.redact import redact
 from core.telemetry._configure import client_options, configure, shutdown, tracing_installed
 from core.telemetry._errors import TelemetryConfigError
 from core.telemetry._interceptor import WorkerTelemetryInterceptor
@@ -29,7 +30,6 @@ from core.telemetry._metrics import (
     sdk_metrics_config,
     temporal_runtime,
 )
-from core.telemetry._redact import redact
 from core.telemetry._tracing import (
     TracingConfigError,
     configure_tracing,

@@ -8,6 +8,9 @@ logs, through structlog or stdlib logging, in a coroutine or a thread (the SDK c
 into its executor), carries them; ``trace_id``/``span_id`` are added at log time from the current
 span, which the tracing interceptor (outside this one) has already opened.
 
+An exception leaving the activity has its message (and its causes') redacted
+(:func:`core.redact.redact_exception`) before the SDK stores it in the history.
+
 When the attempt ends it logs ``activity finished`` (outcome, duration_ms, error_type) and records
 ``lanes_activity_duration_seconds`` and ``lanes_activity_failures_total``. Workflows get one
 ``workflow finished`` line from :class:`._workflow_log.WorkflowLogInterceptor`.
@@ -30,6 +33,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
+from core.redact import redact_exception
 from core.telemetry._metrics import ACTIVITY_DURATION, ACTIVITY_FAILURES
 from core.telemetry._workflow_log import WorkflowLogInterceptor
 
@@ -78,6 +82,9 @@ class _ActivityTelemetry(ActivityInboundInterceptor):
                 else:
                     outcome = "failed"
                     error_type = str(getattr(err, "type", None) or type(err).__name__)
+                    # Before the SDK turns it into the failure the history keeps (and before the
+                    # tracing interceptor outside records it on the span).
+                    redact_exception(err)
                 raise
             finally:
                 seconds = time.perf_counter() - started

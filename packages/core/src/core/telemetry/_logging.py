@@ -11,7 +11,7 @@ root logger's handler uses structlog's ``ProcessorFormatter``. So each line carr
   SDK's loggers attach;
 - ``service`` (``OTEL_SERVICE_NAME``), ``level``, ``logger``, ``timestamp`` (UTC, ISO 8601);
 
-and then goes through redaction (:mod:`._redact`) before rendering: JSON lines in production,
+and then goes through redaction (:mod:`core.redact`) before rendering: JSON lines in production,
 coloured key=value output when stderr is a terminal (``LANES_LOG_FORMAT`` = ``json``,
 ``console`` or ``auto``).
 
@@ -32,8 +32,8 @@ import structlog
 from opentelemetry import trace
 from temporalio import activity, workflow
 
+from core.redact import hide_sdk_payloads, redact_processor
 from core.telemetry._errors import TelemetryConfigError
-from core.telemetry._redact import redact_processor
 
 __all__ = ["NOISY_LOGGERS", "configure_logging"]
 
@@ -167,6 +167,7 @@ def configure_logging(
     root.setLevel(level)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    hide_sdk_payloads()  # LANES_LOG_LEVEL=DEBUG must not print payloads in clear
 
     structlog.configure(
         processors=[

@@ -21,7 +21,8 @@ What turns it on:
 - ``OTEL_SDK_DISABLED=true`` turns everything off.
 
 With nothing configured no tracer provider is installed: the API's no-op tracer stays in place,
-the interceptor's spans are non-recording objects and nothing is exported (see ``bench/tracing.py``
+the interceptor's spans are non-recording objects and nothing is exported. Every exported span
+has been redacted first (:mod:`._redact_spans`) (see ``bench/tracing.py``
 for what that costs per job).
 """
 
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 
 from core.telemetry._errors import TelemetryConfigError
+from core.telemetry._redact_spans import RedactingSpanProcessor
 
 if TYPE_CHECKING:
     # The SDK, its exporters and the instrumentations are imported only once tracing is on: a
@@ -142,10 +144,12 @@ def configure_tracing(service_name: str) -> TracerProvider | None:
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
     for name in names:
         if name == "otlp":
-            provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
+            processor: Any = BatchSpanProcessor(_otlp_exporter())
         else:
             # Console is for a person or a test reading along: no batching delay, no loss.
-            provider.add_span_processor(SimpleSpanProcessor(_console_exporter()))
+            processor = SimpleSpanProcessor(_console_exporter())
+        # Every exporter gets spans that passed core.redact (attributes, events, status).
+        provider.add_span_processor(RedactingSpanProcessor(processor))
     trace.set_tracer_provider(provider)
     _provider = provider
 

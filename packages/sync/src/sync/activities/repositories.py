@@ -12,6 +12,7 @@ import pydantic
 from sqlalchemy import select, update
 
 from core import activities, db
+from core.redact import redact_text
 from sync import store
 from sync.errors import GITHUB_SYNC
 from sync.models import Repository, SyncRun
@@ -86,11 +87,12 @@ async def record_sync_run(input: RecordSyncRunInput) -> bool:
     """Close a sync run the activity could not close itself (it timed out, or its worker died
     on the last attempt). A run already succeeded or failed is left as it is; returns whether
     the row changed."""
+    error = redact_text(input.error) if input.error else None
     async with db.session() as s:
         result = await s.execute(
             update(SyncRun)
             .where(SyncRun.run_key == input.run_key, SyncRun.status.in_(("running", "retrying")))
-            .values(status=input.status, error=input.error, finished_at=datetime.now(UTC))
+            .values(status=input.status, error=error, finished_at=datetime.now(UTC))
         )
     return bool(getattr(result, "rowcount", 0))
 
