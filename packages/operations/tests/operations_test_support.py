@@ -1,0 +1,91 @@
+"""What the operations tests share: a scriptable loopback HTTP server, fast retry options."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from operations.webhooks import signing
+
+FAST_WEBHOOK_RETRY = {
+    "retry_policy": {"name": "webhook", "initial_interval": 0.3, "backoff_coefficient": 1.0}
+}
+"""The webhook policy (6 attempts, its non-retryable rules) with 0.3 s between attempts."""
+
+
+@dataclass
+class Received:
+    path: str
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+    """``time.monotonic()`` on arrival."""
+    verified: bool | None = None
+    """Signature check against ``Receiver.secret`` (None when no secret is set)."""
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: str = "ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class Receiver:
+    """Answers each request with the next scripted :class:`Answer` (then ``default``) and
+    records it; verifies Standard Webhooks signatures when ``secret`` is set."""
+
+    def __init__(self) -> None:
+        self.script: list[Answer | int] = []
+        self.default: Answer = Answer()
+        self.routes: dict[str, Answer] = {}
+        """Fixed answer per path (uptime targets), ahead of the script."""
+        self.secret: str | None = None
+        self.received: list[Received] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        got = Received(request.path, request.method, dict(request.headers), body, time.monotonic())
+        if self.secret is not None and "webhook-id" in request.headers:
+            got.verified = signing.verify(
+                self.secret,
+                request.headers["webhook-id"],
+                request.headers["webhook-timestamp"],
+                request.headers["webhook-signature"],
+                body,
+                now=int(time.time()),
+            )
+        self.received.append(got)
+        answer: Any = self.routes.get(request.path)
+        if answer is None:
+            answer = self.script.pop(0) if self.script else self.default
+        if isinstance(answer, int):
+            answer = Answer(status=answer)
+        if answer.delay:
+            await asyncio.sleep(answer.delay)
+        return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
