@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from temporalio import activity
 
+from core import activities
 from operations.webhooks import signing
 
 FAST_WEBHOOK_RETRY = {
@@ -89,3 +91,49 @@ class Receiver:
         if answer.delay:
             await asyncio.sleep(answer.delay)
         return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
+
+
+SENT_EMAILS: list[dict[str, Any]] = []
+
+
+async def _send_email(input: dict[str, Any]) -> dict[str, Any]:
+    SENT_EMAILS.append(input)
+    return {"accepted": True}
+
+
+# The stand-in for the mail domain's `send_email`, dispatched by name like the real one. Registered
+# with Lanes' registry (dispatch validates against it) unless the real one is registered already
+# in this process, in which case the stand-in only replaces it on the test worker.
+SEND_EMAIL_STANDIN: Any = (
+    activity.defn(name="send_email")(_send_email)
+    if activities.config_of("send_email") is not None
+    else activities.defn(name="send_email", queue="email")(_send_email)
+)
+
+
+class Outbox:
+    """What the stand-in ``send_email`` was asked to send since this outbox was made."""
+
+    def __init__(self) -> None:
+        SENT_EMAILS.clear()
+        self.sent = SENT_EMAILS
+        self.activity = SEND_EMAIL_STANDIN
+
+    async def wait_for(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.sent) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.sent)} emails after {timeout}s, wanted {count}")
+            await asyncio.sleep(0.05)
+        return self.sent
+
+
+async def wait_until(predicate: Any, timeout: float = 30, what: str = "the condition") -> Any:
+    """Poll an async predicate until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -74,3 +74,140 @@ async def webhooks_list() -> None:
 @click.group("monitors")
 def monitors() -> None:
     """Uptime monitors: HTTP checks on a schedule, incidents after repeated failures."""
+
+
+@monitors.command("add")
+@click.argument("url")
+@click.option("--interval", default=60, show_default=True, help="Seconds between checks (≥ 60).")
+@click.option("--method", default="GET", show_default=True)
+@click.option("--expect", "expected_status", default=200, show_default=True, help="Status code.")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds per check.")
+@click.option("--keyword", help="Text the response body must contain.")
+@click.option("--threshold", default=3, show_default=True, help="Failures that open an incident.")
+@click.option("--email", "emails", multiple=True, help="Who is emailed about incidents.")
+@_with_db
+async def monitors_add(
+    url: str,
+    interval: int,
+    method: str,
+    expected_status: int,
+    timeout: float,
+    keyword: str | None,
+    threshold: int,
+    emails: tuple[str, ...],
+) -> None:
+    """Check URL every --interval seconds (the schedule runs every 60 s)."""
+    from core import db
+    from operations.models import Monitor
+
+    if not url.startswith(("http://", "https://")):
+        raise LanesError(f"{url!r} is not an http(s) URL")
+    if interval < 60:
+        raise LanesError(f"--interval {interval}: the checks run every 60 s; use 60 or more")
+    if not 0 < timeout <= 60:
+        raise LanesError(f"--timeout {timeout}: give 0 < seconds <= 60")
+    if threshold < 1:
+        raise LanesError("--threshold must be at least 1")
+    async with db.session() as s:
+        monitor = Monitor(
+            url=url,
+            method=method.upper(),
+            expected_status=expected_status,
+            timeout_seconds=timeout,
+            interval_seconds=interval,
+            keyword=keyword,
+            failure_threshold=threshold,
+            notify_emails=list(emails),
+            enabled=True,
+            status="unknown",
+            consecutive_failures=0,
+        )
+        s.add(monitor)
+        await s.flush()
+        click.echo(f"{monitor.id}  {monitor.method} {monitor.url} every {interval}s")
+
+
+@monitors.command("list")
+@_with_db
+async def monitors_list() -> None:
+    """Every monitor: status (up/down), last latency, open incident."""
+    from sqlalchemy import select
+
+    from core import db
+    from operations.models import Incident, Monitor
+
+    async with db.session() as s:
+        rows = (
+            await s.execute(
+                select(Monitor, Incident)
+                .outerjoin(
+                    Incident,
+                    (Incident.monitor_id == Monitor.id) & Incident.resolved_at.is_(None),
+                )
+                .order_by(Monitor.id)
+            )
+        ).all()
+    click.echo(f"{'id':>5}  {'status':<7} {'latency':>9}  {'incident':<10} url")
+    for monitor, incident in rows:
+        latency = (
+            f"{monitor.last_latency_ms:.0f} ms" if monitor.last_latency_ms is not None else "-"
+        )
+        open_incident = f"#{incident.id}" if incident is not None else "-"
+        click.echo(
+            f"{monitor.id:>5}  {monitor.status:<7} {latency:>9}  {open_incident:<10} {monitor.url}"
+        )
+
+
+@monitors.command("history")
+@click.argument("monitor_id", type=int)
+@click.option("--limit", default=20, show_default=True, help="Most recent checks shown.")
+@_with_db
+async def monitors_history(monitor_id: int, limit: int) -> None:
+    """The latest checks of monitor MONITOR_ID and its incidents."""
+    from sqlalchemy import select
+
+    from core import db
+    from operations.models import CheckResult, Incident, Monitor
+    from operations.store import aware
+
+    async with db.session() as s:
+        monitor = await s.get(Monitor, monitor_id)
+        if monitor is None:
+            raise LanesError(f"no monitor {monitor_id}; `lanes monitors list` shows them")
+        checks = list(
+            (
+                await s.execute(
+                    select(CheckResult)
+                    .where(CheckResult.monitor_id == monitor_id)
+                    .order_by(CheckResult.checked_at.desc(), CheckResult.id.desc())
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+        incidents = list(
+            (
+                await s.execute(
+                    select(Incident)
+                    .where(Incident.monitor_id == monitor_id)
+                    .order_by(Incident.id.desc())
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+    click.echo(f"monitor {monitor.id}  {monitor.method} {monitor.url}  ({monitor.status})")
+    for check in checks:
+        when = _when(aware(check.checked_at))
+        latency = f"{check.latency_ms:.0f} ms" if check.latency_ms is not None else "-"
+        result = "ok" if check.ok else f"FAIL {check.error}"
+        click.echo(f"  {when}  {check.status_code or '-':>4}  {latency:>8}  {result}")
+    for incident in incidents:
+        resolved = aware(incident.resolved_at)
+        state = f"resolved {_when(resolved)}" if resolved else "OPEN"
+        click.echo(
+            f"  incident #{incident.id}  opened {_when(aware(incident.opened_at))}  {state}  "
+            f"{incident.cause}"
+        )
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
