@@ -137,3 +137,13 @@ async def wait_until(predicate: Any, timeout: float = 30, what: str = "the condi
             return value
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+NOTIFIED: list[Any] = []
+
+
+@activity.defn(name="notify")
+async def notify_standin(input: Any) -> dict[str, int]:
+    """Stands in for ``notify`` where the test is about when a workflow notifies, not how."""
+    NOTIFIED.append(input)
+    return {"emails": 0, "webhooks": 0}
