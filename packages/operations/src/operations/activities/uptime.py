@@ -3,9 +3,8 @@
 The ``operations.uptime-process-due-checks`` schedule runs it every 60 s. One run:
 
 1. reads the monitors that are due (``next_check_at`` in the past, or never checked);
-2. checks them concurrently over one pooled httpx client, at most
-   ``LANES_OPERATIONS_CHECK_CONCURRENCY`` at a time, each with the monitor's own timeout,
-   heartbeating as checks complete;
+2. checks them concurrently with httpx, at most ``LANES_OPERATIONS_CHECK_CONCURRENCY`` at a
+   time, each with the monitor's own timeout, heartbeating as checks complete;
 3. writes every result, the monitors' new state and the incidents that opened or resolved in one
    transaction — :func:`operations.uptime.evaluate.transition` decides (``failure_threshold``
    failures in a row open an incident, the next success resolves it);
@@ -117,18 +116,22 @@ async def process_due_checks(input: ProcessDueChecksInput) -> ProcessDueChecksRe
 
 
 async def _check_all(due: list[_Due], concurrency: int) -> list[_Checked]:
-    limit = asyncio.Semaphore(concurrency)
-    transport = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=transport, follow_redirects=True) as client:
+    # `concurrency` lanes, each its own client taking the next due monitor when its check ends.
+    # Not one shared pool behind a semaphore: with 50 requests waiting on it, httpcore's pool
+    # spent its time re-assigning them (80 against 330-480 loopback checks/s, measured here).
+    pending = list(reversed(due))
+    checked: list[_Checked] = []
+    tls = httpx.create_ssl_context()  # loading the CA bundle once, not once per lane
 
-        async def one(monitor: _Due) -> _Checked:
-            async with limit:
-                checked = await _check(client, monitor)
-            if activity.in_activity():
-                activity.heartbeat()
-            return checked
+    async def lane() -> None:
+        async with httpx.AsyncClient(verify=tls, follow_redirects=True) as client:
+            while pending:
+                checked.append(await _check(client, pending.pop()))
+                if activity.in_activity():
+                    activity.heartbeat()
 
-        return list(await asyncio.gather(*(one(m) for m in due)))
+    await asyncio.gather(*(lane() for _ in range(min(concurrency, len(due)))))
+    return checked
 
 
 async def _check(client: httpx.AsyncClient, monitor: _Due) -> _Checked:
