@@ -69,7 +69,7 @@ async def send_notification(input: NotifyInput, *, webhook_queue: str) -> Notify
                 "to": address,
                 "subject": input.subject,
                 "text": input.text,
-                "idempotency_key": f"operations:{input.key}:{digest}",
+                "idempotency_key": _bounded(f"operations:{input.key}:{digest}"),
             },
             task_queue=email_queue,
             id=f"operations-notify-{input.key}-email-{digest}",
@@ -103,3 +103,10 @@ async def send_notification(input: NotifyInput, *, webhook_queue: str) -> Notify
         )
         result.webhooks += job.started
     return result
+
+
+def _bounded(key: str, limit: int = 200) -> str:
+    """``key`` itself when short enough (send_email takes up to 200 characters), else a digest."""
+    if len(key) <= limit:
+        return key
+    return "operations:sha256:" + hashlib.sha256(key.encode()).hexdigest()
