@@ -27,20 +27,17 @@ async def add_monitor(url: str, **values: Any) -> int:
         return monitor.id
 
 
-async def run_checks(client: Client, queue: str) -> ProcessDueChecksResult:
-    """One scheduled run, after the monitors' interval has passed."""
+async def run_checks(client: Client, queue: str, *, due: int) -> ProcessDueChecksResult:
+    """One scheduled run, after monitor ``due``'s interval has passed."""
     async with db.session() as s:
         await s.execute(
             update(Monitor)
-            .where(Monitor.next_check_at.is_not(None), Monitor.id != NOT_DUE[0])
+            .where(Monitor.id == due, Monitor.next_check_at.is_not(None))
             .values(next_check_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     job = await dispatch("process_due_checks", {}, task_queue=queue, client=client)
     result: ProcessDueChecksResult = await job.result()
     return result
-
-
-NOT_DUE = [0]
 
 
 def hooks(receiver: Receiver) -> list[dict[str, Any]]:
@@ -60,27 +57,29 @@ async def test_down_opens_one_incident_and_one_notification_up_resolves_it(
     receiver.routes["/health"] = Answer(503, "maintenance")
     monitor_id = await add_monitor(f"{receiver.url}/health", keyword="good")
     # Checked a minute from now: this run must leave it alone.
-    NOT_DUE[0] = await add_monitor(
+    await add_monitor(
         f"{receiver.url}/later", next_check_at=datetime.now(UTC) + timedelta(minutes=1)
     )
     outbox = Outbox()
     async with running_worker(
         temporal_client, "operations", task_queue=task_queue, activities=[outbox.activity]
     ):
-        first = await run_checks(temporal_client, task_queue)
-        second = await run_checks(temporal_client, task_queue)
+        first = await run_checks(temporal_client, task_queue, due=monitor_id)
+        second = await run_checks(temporal_client, task_queue, due=monitor_id)
         assert (first.checked, first.failed, first.opened) == (1, 1, [])
         assert second.opened == []
-        third = await run_checks(temporal_client, task_queue)
+        third = await run_checks(temporal_client, task_queue, due=monitor_id)
         [incident_id] = third.opened
         assert third.notifications == 1
-        fourth = await run_checks(temporal_client, task_queue)  # still down: nothing new
+        fourth = await run_checks(
+            temporal_client, task_queue, due=monitor_id
+        )  # still down: nothing new
         assert (fourth.failed, fourth.opened, fourth.notifications) == (1, [], 0)
         await outbox.wait_for(1)
         await wait_until(lambda: _async(len(hooks(receiver)) >= 1), what="the opened webhook")
 
         receiver.routes["/health"] = Answer(200, "all good")
-        fifth = await run_checks(temporal_client, task_queue)
+        fifth = await run_checks(temporal_client, task_queue, due=monitor_id)
         assert (fifth.failed, fifth.resolved, fifth.notifications) == (0, [incident_id], 1)
         await outbox.wait_for(2)
         await wait_until(lambda: _async(len(hooks(receiver)) >= 2), what="the resolved webhook")
@@ -111,3 +110,38 @@ async def test_down_opens_one_incident_and_one_notification_up_resolves_it(
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def test_an_incident_left_unnotified_is_notified_by_the_next_run(
+    temporal_client: Client,
+    task_queue: str,
+    lanes_database: str,
+    ops_env: str,
+) -> None:
+    """The worker died between opening the incident and notifying: nothing is lost."""
+    monitor_id = await add_monitor(
+        "http://127.0.0.1:9/never-checked",
+        notify_emails=["owner@example.com"],
+        status="down",
+        next_check_at=datetime.now(UTC) + timedelta(minutes=5),
+    )
+    async with db.session() as s:
+        s.add(Incident(monitor_id=monitor_id, cause="3 checks failed", opened_at=datetime.now(UTC)))
+    outbox = Outbox()
+    async with running_worker(
+        temporal_client, "operations", task_queue=task_queue, activities=[outbox.activity]
+    ):
+        job = await dispatch(
+            "process_due_checks", {}, task_queue=task_queue, client=temporal_client
+        )
+        result: ProcessDueChecksResult = await job.result()
+        assert (result.checked, result.notifications) == (0, 1)
+        again = await dispatch(
+            "process_due_checks", {}, task_queue=task_queue, client=temporal_client
+        )
+        assert (await again.result()).notifications == 0  # stamped: not notified twice
+        [sent] = await outbox.wait_for(1)
+    assert (sent["to"], sent["subject"]) == (
+        "owner@example.com",
+        "[down] http://127.0.0.1:9/never-checked",
+    )

@@ -139,3 +139,28 @@ async def test_429_waits_for_retry_after(
     assert result.attempt == 2
     first, second = receiver.received
     assert second.at - first.at >= 0.9
+
+
+async def test_a_timeout_is_retried(
+    temporal_client: Client,
+    task_queue: str,
+    lanes_database: str,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from operations.settings import operations_settings
+
+    monkeypatch.setenv("LANES_OPERATIONS_WEBHOOK_TIMEOUT", "0.5")
+    operations_settings.cache_clear()
+    try:
+        endpoint = await add_endpoint(receiver)
+        receiver.script = [Answer(200, delay=2.0), 200]  # the first answer comes too late
+        async with running_worker(temporal_client, "operations", task_queue=task_queue):
+            result = await deliver(temporal_client, task_queue, endpoint.id, "msg_slow")
+    finally:
+        monkeypatch.undo()
+        operations_settings.cache_clear()
+    assert result.attempt == 2
+    _, attempts = await log_of(endpoint.id)
+    assert [(a.status_code, a.outcome) for a in attempts] == [(None, "retry"), (200, "delivered")]
+    assert attempts[0].error is not None and "Timeout" in attempts[0].error
