@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from pathlib import Path
 
 from operations_test_support import Answer, Receiver
+from temporalio.client import Client
 
+from core.dev.testing import running_worker
 from operations.activities.uptime import ProcessDueChecksInput, process_due_checks
 
 LANES = str(Path(sys.executable).parent / "lanes")
@@ -70,3 +73,25 @@ async def test_webhooks_add_prints_a_secret_once(sqlite_database: str) -> None:
     code, out, err = await lanes("webhooks", "list")
     assert "whsec_" not in out
     assert out.splitlines()[1].split() == ["1", "enabled", "x", "https://hooks.example.com/in"]
+
+
+async def test_reminders_add_show_cancel(temporal_client: Client, sqlite_database: str) -> None:
+    run = uuid.uuid4().hex[:8]
+    code, _, err = await lanes("reminders", "add", f"r{run}", "x", "--at", "2027-01-01T09:00")
+    assert code == 1 and "has no time zone" in err
+    async with running_worker(temporal_client, "operations", task_queue="operations"):
+        code, out, err = await lanes("reminders", "add", f"soon-{run}", "Stand-up", "--in", "1")
+        assert code == 0, err
+        assert out.startswith(f"reminder-soon-{run} due ")
+        code, out, err = await lanes("reminders", "add", f"soon-{run}", "again", "--in", "1")
+        assert code == 1 and "exists already" in err
+        code, out, err = await lanes("reminders", "add", f"later-{run}", "Later", "--in", "3600")
+        assert code == 0, err
+        code, out, err = await lanes("reminders", "cancel", f"later-{run}")
+        assert code == 0, err
+        fired = await temporal_client.get_workflow_handle(f"reminder-soon-{run}").result()
+        cancelled = await temporal_client.get_workflow_handle(f"reminder-later-{run}").result()
+        code, out, err = await lanes("reminders", "show", f"soon-{run}")
+    assert code == 0, err
+    assert out.split()[0] == "fired"
+    assert (fired["status"], cancelled["status"]) == ("fired", "cancelled")

@@ -14,7 +14,7 @@ import click
 
 from core.cli.support import LanesError, run_async
 
-__all__ = ["monitors", "webhooks"]
+__all__ = ["monitors", "reminders", "webhooks"]
 
 
 async def _dispose() -> None:
@@ -211,3 +211,94 @@ async def monitors_history(monitor_id: int, limit: int) -> None:
 
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+
+
+@click.group("reminders")
+def reminders() -> None:
+    """Durable reminders: a timer in Temporal, then an email and a webhook."""
+
+
+@reminders.command("add")
+@click.argument("reminder_id")
+@click.argument("subject")
+@click.option("--at", "at", help="Due time, ISO 8601 with a zone (2027-01-04T09:00:00+01:00).")
+@click.option("--in", "in_seconds", type=float, help="Due this many seconds from now.")
+@click.option("--email", "emails", multiple=True, help="Who is emailed (repeatable).")
+@click.option("--text", default="", help="Body of the email (default: the subject).")
+@run_async
+async def reminders_add(
+    reminder_id: str,
+    subject: str,
+    at: str | None,
+    in_seconds: float | None,
+    emails: tuple[str, ...],
+    text: str,
+) -> None:
+    """Schedule reminder REMINDER_ID (workflow reminder-REMINDER_ID) with SUBJECT."""
+    from datetime import UTC, datetime, timedelta
+
+    from temporalio.common import WorkflowIDReusePolicy
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    from core.client import get_client
+    from operations import TASK_QUEUE
+    from operations.workflows import ReminderWorkflow
+    from operations.workflows.reminder import ReminderInput
+
+    if (at is None) == (in_seconds is None):
+        raise LanesError("give exactly one of --at and --in")
+    if at is not None:
+        try:
+            due = datetime.fromisoformat(at)
+        except ValueError:
+            raise LanesError(f"--at {at!r} is not an ISO 8601 time") from None
+        if due.tzinfo is None:
+            raise LanesError(f"--at {at!r} has no time zone; add one (+00:00, Z)")
+    else:
+        assert in_seconds is not None
+        due = datetime.now(UTC) + timedelta(seconds=in_seconds)
+    client = await get_client()
+    workflow_id = f"reminder-{reminder_id}"
+    try:
+        await client.start_workflow(
+            ReminderWorkflow.run,
+            ReminderInput(due_at=due, subject=subject, text=text, emails=list(emails)),
+            id=workflow_id,
+            task_queue=TASK_QUEUE,
+            # One id, one reminder: also after it fired or was cancelled (within retention).
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        raise LanesError(f"reminder {reminder_id!r} exists already ({workflow_id})") from None
+    click.echo(f"{workflow_id} due {due.isoformat()}")
+
+
+@reminders.command("show")
+@click.argument("reminder_id")
+@run_async
+async def reminders_show(reminder_id: str) -> None:
+    """Status, due time, snoozes and when it fired."""
+    from core.client import get_client
+    from operations.workflows import ReminderWorkflow
+
+    client = await get_client()
+    handle = client.get_workflow_handle_for(ReminderWorkflow.run, f"reminder-{reminder_id}")
+    state = await handle.query(ReminderWorkflow.state)
+    fired = state.fired_at.isoformat() if state.fired_at else "-"
+    click.echo(
+        f"{state.status}  due {state.due_at.isoformat()}  snoozes {state.snoozes}  fired {fired}"
+    )
+
+
+@reminders.command("cancel")
+@click.argument("reminder_id")
+@run_async
+async def reminders_cancel(reminder_id: str) -> None:
+    """Cancel a scheduled reminder (a fired one stays fired)."""
+    from core.client import get_client
+    from operations.workflows import ReminderWorkflow
+
+    client = await get_client()
+    handle = client.get_workflow_handle_for(ReminderWorkflow.run, f"reminder-{reminder_id}")
+    await handle.signal(ReminderWorkflow.cancel)
+    click.echo(f"cancel sent to reminder-{reminder_id}")
