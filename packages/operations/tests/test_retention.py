@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 from core import db
 from core.db import retention
 from core.db.ledger import IdempotencyRecord
 from core.dev.testing import running_worker
 from core.dispatch import dispatch
-from operations.activities.maintenance import PurgeExpiredResult
+from operations.activities.maintenance import (
+    PurgeExpiredInput,
+    PurgeExpiredResult,
+    purge_expired,
+)
 from operations.models import CheckResult, Monitor
 
 # The sync domain's tables, as core's discovery registers them: a domain never imports another.
@@ -115,3 +121,17 @@ async def test_max_batches_bounds_one_run_and_the_next_run_finishes(lanes_databa
     second = await retention.purge(declared, batch_size=4, max_batches=2)
     assert (second.deleted, second.complete) == (7, True)
     assert await count(CheckResult) == 15
+
+
+async def test_a_declaration_naming_an_unknown_column_fails_the_purge_for_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bad = retention.Retention("lanes_idempotency", "finished", timedelta(days=1))
+    monkeypatch.setattr(retention, "CORE_RETENTION", [bad])
+    with pytest.raises(ApplicationError) as failed:
+        await purge_expired(PurgeExpiredInput())
+    assert failed.value.non_retryable
+    assert failed.value.message == (
+        "retention of 'lanes_idempotency' names no column 'finished'; "
+        "fix the RETENTION list that declares it"
+    )

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pydantic
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from core import activities
 from core.db import retention
@@ -43,7 +44,15 @@ class PurgeExpiredResult(pydantic.BaseModel):
 async def purge_expired(input: PurgeExpiredInput) -> PurgeExpiredResult:
     """Delete rows older than their declared retention, table by table, in batches."""
     result = PurgeExpiredResult()
-    for declared in retention.declared():
+    try:
+        declarations = retention.declared()
+    except LookupError as err:  # a declaration names a table or column that does not exist
+        raise ApplicationError(
+            f"{err}; fix the RETENTION list that declares it",
+            type="InvalidRetention",
+            non_retryable=True,
+        ) from None
+    for declared in declarations:
         if input.tables is not None and declared.table not in input.tables:
             continue
         purged = await retention.purge(
