@@ -171,7 +171,13 @@ async def _store(checked: list[_Checked]) -> tuple[list[int], list[int]]:
             )
             for c in checked
         )
-        monitors = (await s.execute(select(Monitor).where(Monitor.id.in_(by_id)))).scalars()
+        # Locked (PostgreSQL; SQLite has one writer anyway) and read after the lock: a run started
+        # by hand beside the scheduled one sees the other's incident instead of opening its own.
+        monitors = (
+            await s.execute(
+                select(Monitor).where(Monitor.id.in_(by_id)).order_by(Monitor.id).with_for_update()
+            )
+        ).scalars()
         new_incidents: list[Incident] = []
         for monitor in monitors:
             c = by_id[monitor.id]
