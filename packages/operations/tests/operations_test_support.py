@@ -119,7 +119,7 @@ class Outbox:
         self.sent = SENT_EMAILS
         self.activity = SEND_EMAIL_STANDIN
 
-    async def wait_for(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+    async def wait_for(self, count: int, timeout: float = 60) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while len(self.sent) < count:
             if time.monotonic() > deadline:
