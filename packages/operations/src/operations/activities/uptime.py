@@ -45,6 +45,9 @@ UPTIME_RETRY = RetryPolicy(
 )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class ProcessDueChecksInput(pydantic.BaseModel):
     limit: int = pydantic.Field(default=10_000, ge=1, le=100_000)
     """Most monitors checked in one run; the rest stay due for the next. Default: 10,000."""
@@ -237,9 +240,10 @@ async def _notify_pending() -> int:
     sent = 0
     for incident_id, cause, opened_at, resolved_at, opened_notified, monitor in pending:
         emails = list(monitor.notify_emails or fallback)
-        # The opening time makes the key unique beyond this database (ids restart in a new one,
-        # while the Temporal namespace remembers the dispatch ids of the old).
-        key = f"incident-{incident_id}-{int(opened_at.timestamp()) if opened_at else 0}"
+        # The opening time (in microseconds) makes the key unique beyond this database: ids
+        # restart in a new one, while the Temporal namespace remembers the old dispatch ids.
+        opened_us = (opened_at - _EPOCH) // timedelta(microseconds=1) if opened_at else 0
+        key = f"incident-{incident_id}-{opened_us}"
         data = {
             "incident_id": incident_id,
             "monitor_id": monitor.id,
