@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from temporalio import activity
 
-from core import activities
+from core import activities, domains
 from operations.webhooks import signing
 
 FAST_WEBHOOK_RETRY = {
@@ -101,14 +101,21 @@ async def _send_email(input: dict[str, Any]) -> dict[str, Any]:
     return {"accepted": True}
 
 
-# The stand-in for the mail domain's `send_email`, dispatched by name like the real one. Registered
-# with Lanes' registry (dispatch validates against it) unless the real one is registered already
-# in this process, in which case the stand-in only replaces it on the test worker.
-SEND_EMAIL_STANDIN: Any = (
-    activity.defn(name="send_email")(_send_email)
-    if activities.config_of("send_email") is not None
-    else activities.defn(name="send_email", queue="email")(_send_email)
-)
+def _stand_in_for_send_email() -> Any:
+    """The stand-in for the email domain's ``send_email``, dispatched by name like the real one.
+
+    When the email domain is installed its activities are loaded first (through core's discovery,
+    not an import by name), so the real declaration owns the name and its input model validates
+    what ``notify`` sends; the stand-in then only replaces it on the test worker. Without the
+    email domain the stand-in is declared in Lanes' registry itself."""
+    if "email" in domains.installed():
+        domains.load("email")
+    if activities.config_of("send_email") is not None:
+        return activity.defn(name="send_email")(_send_email)
+    return activities.defn(name="send_email", queue="email")(_send_email)
+
+
+SEND_EMAIL_STANDIN: Any = _stand_in_for_send_email()
 
 
 class Outbox:
