@@ -245,7 +245,7 @@ def test_a_domain_without_schedules_module_declares_nothing(
 
 
 def test_operations_declares_a_heartbeat_every_minute_on_its_queue() -> None:
-    [heartbeat] = load_schedules("operations")
+    [heartbeat] = [s for s in load_schedules("operations") if s.id == "operations.heartbeat"]
     resolved = heartbeat.resolve()
 
     assert resolved.id == "operations.heartbeat"

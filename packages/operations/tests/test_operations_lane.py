@@ -23,3 +23,21 @@ async def test_its_worker_answers_ping(temporal_client: Client, task_queue: str)
         result = await dispatch_and_wait("lanes.ping", task_queue=task_queue)
     assert isinstance(result, PingResult)
     assert result.task_queue == task_queue
+
+
+def test_its_schedules_resolve_to_the_operations_queue() -> None:
+    from core.schedules import load_schedules, resolve_all
+
+    resolved = {r.id: r for r in resolve_all(load_schedules("operations"))}
+    assert set(resolved) == {
+        "operations.heartbeat",
+        "operations.uptime-process-due-checks",
+        "operations.maintenance-purge",
+    }
+    uptime = resolved["operations.uptime-process-due-checks"]
+    assert (uptime.target_name, uptime.task_queue, uptime.spec_text) == (
+        "process_due_checks",
+        "operations",
+        "every 0:01:00",
+    )
+    assert resolved["operations.maintenance-purge"].target_name == "purge_expired"

@@ -7,7 +7,7 @@ activity is retried or resumed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Boolean,
@@ -22,8 +22,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
+from core.db.retention import Retention
 
-__all__ = ["Commit", "PullRequest", "Repository", "SyncRun"]
+__all__ = ["RETENTION", "Commit", "PullRequest", "Repository", "SyncRun"]
+
+RETENTION = [Retention("sync_runs", "finished_at", timedelta(days=90))]
+"""Finished sync runs are kept 90 days (purged by the operations domain's daily cleanup)."""
 
 
 class Repository(Base):

@@ -1,3 +1,6 @@
 """Workflows of the operations domain, one class per file, re-exported here for the worker."""
 
-__all__: list[str] = []
+from operations.workflows.onboarding import OnboardingWorkflow
+from operations.workflows.reminder import ReminderWorkflow
+
+__all__ = ["OnboardingWorkflow", "ReminderWorkflow"]

@@ -1,0 +1,1 @@
+"""Uptime checks: what counts as up (pure code) and what a run of checks changes."""

@@ -1,0 +1,1 @@
+"""Outbound webhooks: Standard Webhooks signing and the answer-to-outcome rules (pure code)."""
