@@ -212,7 +212,7 @@ async def test_an_unknown_name_fails_within_seconds_naming_what_the_worker_serve
             {"options": {"retry_policy": "nosuchpolicy"}},
             "invalid options for 'charge_order'.*nosuchpolicy",
         ),
-        (charge_order, {"options": {"start_to_close_timeout": -5}}, "must be positive"),
+        (charge_order, {"options": {"start_to_close_timeout": -5}}, "must be a positive"),
         (charge_order, {"options": {"heartbeat_timeout": 400}}, "heartbeat_timeout.*shorter"),
         (charge_order, {"options": {"bogus": 1}}, "bogus: Extra inputs are not permitted"),
         (charge_order, {"start_delay": math.nan}, "start_delay.*finite"),

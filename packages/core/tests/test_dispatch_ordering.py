@@ -76,8 +76,11 @@ async def test_one_tenants_backlog_does_not_starve_another_tenant(
     await backlog(temporal_client, task_queue, jobs)
     order = await run_backlog(temporal_client, task_queue, len(jobs), slots=2)
     positions = [i for i, label in enumerate(order) if label.startswith("b-")]
-    # Without fairness tenant B's jobs would run last (positions 300-309).
-    assert max(positions) < 200, positions
+    # Without fairness tenant B's jobs would run last (positions 300-309). With it they are
+    # interleaved: all of them before A's backlog is done, most of them in its first third.
+    # (Not strict round-robin: the server's fairness is weighted, and positions move with load.)
+    assert max(positions) < 300, positions
+    assert sorted(positions)[5] < 100, positions
     print("tenant-b positions:", positions)
 
 

@@ -86,9 +86,10 @@ async def _dev(port: int, ui_port: int, *, reload: bool, include: tuple[str, ...
     from core.dev.services import dev_services
     from core.worker import FORCED_EXIT_CALLBACKS, serve
 
-    home: Path = private_home()  # 0700, files 0600
+    home: Path = settings().home
     lock = HomeLock(home)
     lock.acquire()  # first: a second `lanes dev` here must not touch the database or server
+    private_home()  # 0700, its files 0600: every job's history and the database live here
     stop = asyncio.Event()
     _install_signal_handlers(stop)
     server: DevServer | None = None
