@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from operations_test_support import FAST_WEBHOOK_RETRY, Answer, Receiver
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from core import db
 from core.dev.testing import running_worker
-from core.dispatch import dispatch
+from core.dispatch import JobFailedError, dispatch
 from operations import store
 from operations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -44,6 +44,8 @@ async def deliver(
 
 
 def root_cause(err: BaseException) -> ApplicationError:
+    if isinstance(err, JobFailedError):
+        err = err.cause  # the activity's own error
     while err.__cause__ is not None:
         err = err.__cause__
     assert isinstance(err, ApplicationError), repr(err)
@@ -97,10 +99,10 @@ async def test_410_disables_the_endpoint_and_is_not_retried(
     endpoint = await add_endpoint(receiver)
     receiver.script = [410]
     async with running_worker(temporal_client, "operations", task_queue=task_queue):
-        with pytest.raises(WorkflowFailureError) as failed:
+        with pytest.raises(JobFailedError) as failed:
             await deliver(temporal_client, task_queue, endpoint.id, "msg_gone")
         assert root_cause(failed.value).type == "WebhookEndpointGone"
-        with pytest.raises(WorkflowFailureError) as refused:
+        with pytest.raises(JobFailedError) as refused:
             await deliver(temporal_client, task_queue, endpoint.id, "msg_after")
         assert root_cause(refused.value).type == "WebhookEndpointDisabled"
     assert len(receiver.received) == 1  # the second message was never sent
@@ -116,7 +118,7 @@ async def test_400_fails_once(
     endpoint = await add_endpoint(receiver)
     receiver.script = [Answer(400, "bad payload")]
     async with running_worker(temporal_client, "operations", task_queue=task_queue):
-        with pytest.raises(WorkflowFailureError) as failed:
+        with pytest.raises(JobFailedError) as failed:
             await deliver(temporal_client, task_queue, endpoint.id, "msg_bad")
     error = root_cause(failed.value)
     assert error.type == "WebhookRejected"
