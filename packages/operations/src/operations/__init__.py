@@ -1,4 +1,4 @@
-"""The operations domain: Uptime checks, durable reminders, onboarding and maintenance chores.
+"""The operations domain: uptime checks, outbound webhooks, reminders, onboarding, retention.
 
 Activities live in `activities/` (one module per topic), workflows in `workflows/` (one class per
 file), periodic work in `schedules.py`. Everything here runs on the `operations` task queue.

@@ -1,9 +1,10 @@
 """OpenTelemetry tracing from the standard ``OTEL_*`` variables.
 
-One job is one trace: ``dispatch`` opens ``StartWorkflow:SingleActivityWorkflow`` in the caller,
-Temporal's ``TracingInterceptor`` (installed on every client by :func:`core.client.connect`, and so
-on every worker built from that client) carries the context in the workflow's headers to
-``RunWorkflow:...``, ``StartActivity:...`` and ``RunActivity:...`` in the worker process, and the
+One job is one trace: ``dispatch`` opens ``StartActivity:<activity>`` in the caller
+(``StartWorkflow:SingleActivityWorkflow`` with ``LANES_DISPATCH_MODE=workflow``), Temporal's
+``TracingInterceptor`` (installed on every client by :func:`core.client.connect`, and so on every
+worker built from that client) carries the context in the headers to ``RunActivity:...`` (and the
+workflow spans, on the workflow engine) in the worker process, and the
 httpx / SQLAlchemy instrumentation hangs each outbound call under the activity's span.
 
 What turns it on:

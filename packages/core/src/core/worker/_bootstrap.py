@@ -1,8 +1,9 @@
 """The worker bootstrap behind every ``<domain>-worker`` script and ``lanes worker``.
 
 One process serves one or more domains; each domain gets one Temporal ``Worker`` on its queue that
-registers only that domain's workflows and activities, plus :class:`SingleActivityWorkflow` and
-``lanes.ping``. Around the workers:
+registers only that domain's workflows and activities, plus :class:`SingleActivityWorkflow`,
+:class:`BatchWorkflow`, ``lanes.ping``, ``lanes.run_jobs`` and the unknown-activity guard. Around
+the workers:
 
 - **Failing workflows instead of hanging them.** ``pydantic.ValidationError`` is a workflow
   failure type: a start argument that does not validate fails the run at once instead of leaving
