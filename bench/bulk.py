@@ -3,14 +3,19 @@ standard path, all four sides alternating in the same rounds.
 
 - bulk: ``dispatch_many("lanes.ping", [None] * N)`` (batches of 500 jobs, run as local activities
   in ``BatchWorkflow``), then every job's result;
-- fast path: N separate ``dispatch`` calls with ``options={"local": True}``;
-- standard: the same N ``dispatch`` calls on the normal path (one activity task per job);
+- fast path: N separate ``dispatch`` calls with ``options={"local": True}`` on the workflow engine
+  (``LANES_DISPATCH_MODE=workflow``: the fast path exists only there);
+- standard: the same N ``dispatch`` calls on the workflow engine's normal path (one activity task
+  per job);
 - Celery: the same N no-op tasks, NON-DURABLE (a killed worker loses its task).
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bench._jobs import celery_burst, lanes_burst
@@ -19,6 +24,7 @@ from bench._report import Row, alternate, compare
 from bench._stack import LANES_QUEUE, Stack
 from bench.options import BenchOptions
 from core.dispatch import dispatch_many
+from core.settings import settings
 
 FIGURE = "7 bulk & fast path"
 BATCH_SIZE = 500
@@ -42,9 +48,26 @@ async def _bulk_round(stack: Stack, n: int) -> dict[str, float]:
     return {"jobs_per_s": n / wall}
 
 
+@contextmanager
+def _workflow_engine() -> Iterator[None]:
+    """Dispatch as ``SingleActivityWorkflow`` meanwhile (a caller setting, not a worker one)."""
+    before = os.environ.get("LANES_DISPATCH_MODE")
+    os.environ["LANES_DISPATCH_MODE"] = "workflow"
+    settings.cache_clear()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LANES_DISPATCH_MODE", None)
+        else:
+            os.environ["LANES_DISPATCH_MODE"] = before
+        settings.cache_clear()
+
+
 async def _path_round(stack: Stack, n: int, local: bool) -> dict[str, float]:
     server, worker = cpu_seconds(stack.server_pid), cpu_seconds(stack.lanes.process.pid)
-    _, wall, handles = await lanes_burst(stack.lanes_client, n, LANES_QUEUE, {"local": local})
+    with _workflow_engine():
+        _, wall, handles = await lanes_burst(stack.lanes_client, n, LANES_QUEUE, {"local": local})
     history = await handles[0].fetch_history()
     return {
         "jobs_per_s": n / wall,
@@ -91,7 +114,7 @@ async def run(stack: Stack, options: BenchOptions) -> list[Row]:
         lanes="fast",
         other="standard",
         other_label="Lanes standard path",
-        note=f"N={n}, one workflow per job",
+        note=f"N={n}, one workflow per job (LANES_DISPATCH_MODE=workflow)",
     )
     fast.metric = "local fast path jobs_per_s"
     rows = [bulk, fast]
