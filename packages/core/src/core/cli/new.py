@@ -188,7 +188,12 @@ def _uv(root: Path, *args: str) -> None:
     if uv is None:
         click.echo(f"run `uv {' '.join(args)}` at {root} (uv is not on PATH here)", err=True)
         return
-    done = subprocess.run([uv, *args], cwd=root, capture_output=True, text=True, check=False)
+    # Updating the lock is the point here: a UV_LOCKED/UV_FROZEN inherited from the caller (CI
+    # exports UV_LOCKED=1) would refuse the very change this command makes.
+    env = {k: v for k, v in os.environ.items() if k not in ("UV_LOCKED", "UV_FROZEN")}
+    done = subprocess.run(
+        [uv, *args], cwd=root, capture_output=True, text=True, check=False, env=env
+    )
     if done.returncode != 0:
         raise LanesError(f"`uv {' '.join(args)}` failed: {done.stderr.strip()}")
     click.echo(f"ran `uv {' '.join(args)}`")
