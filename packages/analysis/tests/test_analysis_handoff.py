@@ -90,10 +90,12 @@ async def test_a_synced_repository_is_analysed_once_per_commit_with_one_profile_
     )
     assert sum(p.commits for p in profiles) == 300
 
-    assert calls_after_first == 300  # one request per commit
+    # One answer per commit (a request that timed out on a loaded machine is retried by
+    # Temporal, so the fake may have been asked a few more times than 300).
     assert await count(ModelCall, ModelCall.outcome == "ok") == 300
+    assert calls_after_first >= 300
     usage = await rows(ModelCall)
-    assert {(u.input_tokens, u.output_tokens) for u in usage} == {(120, 30)}
+    assert {(u.input_tokens, u.output_tokens) for u in usage if u.outcome == "ok"} == {(120, 30)}
 
     # The second run: no model call at all.
     assert fake_model.calls == calls_after_first
