@@ -96,7 +96,7 @@ class CampaignWorkflow:
     async def run(self, input: CampaignInput) -> CampaignProgress:
         self._paused = input.paused
         self._progress = CampaignProgress(campaign_id=input.campaign_id, state="starting")
-        progress = input.progress or await self._open(input)
+        progress = input.progress or await self._start_campaign(input)
         self._progress = progress
         done_this_run = 0
         while True:
@@ -146,7 +146,7 @@ class CampaignWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return progress
 
-    async def _open(self, input: CampaignInput) -> CampaignProgress:
+    async def _start_campaign(self, input: CampaignInput) -> CampaignProgress:
         counts: CampaignCounts = await durable.run_activity(
             open_campaign, CampaignRef(campaign_id=input.campaign_id)
         )
