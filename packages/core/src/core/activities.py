@@ -26,8 +26,11 @@ This module is workflow-safe: workflow files import it through
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import importlib
 import inspect
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -51,6 +54,7 @@ __all__ = [
     "get",
     "job_options",
     "names",
+    "preload",
     "registered",
     "type_adapter",
 ]
@@ -444,6 +448,51 @@ def names() -> list[str]:
 def registered() -> Mapping[str, ActivityConfig]:
     """A snapshot of the whole registry."""
     return dict(_REGISTRY)
+
+
+async def preload(*modules: str) -> None:
+    """Import ``modules`` in a thread the first time an activity needs them; at once afterwards.
+
+    A worker imports only its activities' declarations when it starts; what their bodies use
+    (SQLAlchemy and the domain's store, an HTTP or SMTP client) is imported when the first job
+    needs it, so an idle worker stays small and starts fast. Importing them on the event loop
+    would stall it — heartbeats, other jobs, polling — for as long as the import takes (a second
+    or more on a loaded machine), so the first caller imports in a thread and the event loop runs
+    on; concurrent callers wait on the same import. Call it first thing in the activity, then
+    import the names as usual (they are in ``sys.modules`` by then). An activity with a heartbeat
+    timeout heartbeats while it waits, repeating the details it started with::
+
+        await activities.preload("sync.store")
+        from sync import store
+    """
+    missing = [m for m in modules if not _imported(m)]
+    if not missing:
+        return
+    loading = asyncio.ensure_future(asyncio.to_thread(_import_all, missing))
+    beating = temporal_activity.in_activity() and temporal_activity.info().heartbeat_timeout
+    while beating:
+        # The import may outlast a short heartbeat timeout on a busy machine: say the attempt is
+        # alive, with the progress it started from (a heartbeat replaces the last details).
+        temporal_activity.heartbeat(*temporal_activity.info().heartbeat_details)
+        done, _ = await asyncio.wait({loading}, timeout=_HEARTBEAT_WHILE_LOADING)
+        if done:
+            break
+    await loading
+
+
+_HEARTBEAT_WHILE_LOADING = 0.5
+"""Seconds between heartbeats while :func:`preload` imports (the SDK throttles what it sends)."""
+
+
+def _imported(module: str) -> bool:
+    found = sys.modules.get(module)
+    # a module another thread is still importing is in sys.modules already, half done
+    return found is not None and not getattr(found.__spec__, "_initializing", False)
+
+
+def _import_all(modules: list[str]) -> None:
+    for module in modules:
+        importlib.import_module(module)
 
 
 def job_options(options: ActivityOptions | None, *, local: bool) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
@@ -39,6 +39,9 @@ from temporalio.converter import (
 )
 
 from core.settings import LanesSettings, SettingsError, settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = [
     "ENCODING",
@@ -110,10 +113,12 @@ class EncryptionCodec(PayloadCodec):
     """
 
     def __init__(self, keys: Sequence[EncryptionKey]) -> None:
-        # Imported here: a process without keys never pays for loading cryptography (~25 ms).
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        self._ciphers: dict[str, AESGCM] = {}
+        if keys:
+            # Imported here: a process without keys never loads cryptography (~25 ms, ~1 MiB).
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        self._ciphers = {k.id: AESGCM(k.secret) for k in keys}
+            self._ciphers = {k.id: AESGCM(k.secret) for k in keys}
         self._current = keys[0].id if keys else None
 
     @property

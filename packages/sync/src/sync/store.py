@@ -17,8 +17,10 @@ from sync.sources.location import Location
 
 __all__ = [
     "aware",
+    "close_run",
     "known_state",
     "register",
+    "repositories_after",
     "run_counts",
     "save_repository_state",
     "start_run",
@@ -84,6 +86,24 @@ async def run_counts(s: AsyncSession, run_key: str) -> dict[str, int]:
         "pulls": row.pulls_inserted,
         "pulls_updated": row.pulls_updated,
     }
+
+
+async def repositories_after(s: AsyncSession, after_id: int, limit: int) -> list[Repository]:
+    """Up to ``limit`` registered repositories with an id above ``after_id``, by id."""
+    rows = await s.execute(
+        select(Repository).where(Repository.id > after_id).order_by(Repository.id).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def close_run(s: AsyncSession, run_key: str, status: str, error: str | None) -> bool:
+    """Set a run still running (or retrying) to ``status``; whether a row changed."""
+    result = await s.execute(
+        update(SyncRun)
+        .where(SyncRun.run_key == run_key, SyncRun.status.in_(("running", "retrying")))
+        .values(status=status, error=error, finished_at=datetime.now(UTC))
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def update_run(s: AsyncSession, run_key: str, **values: Any) -> None:

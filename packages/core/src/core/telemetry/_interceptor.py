@@ -23,7 +23,6 @@ import logging
 import time
 from typing import Any
 
-import structlog
 from temporalio import activity
 from temporalio.worker import (
     ActivityInboundInterceptor,
@@ -35,6 +34,7 @@ from temporalio.worker import (
 
 from core.redact import redact_exception
 from core.telemetry._metrics import ACTIVITY_DURATION, ACTIVITY_FAILURES
+from core.telemetry._structlog import structlog
 from core.telemetry._workflow_log import WorkflowLogInterceptor
 
 __all__ = ["WorkerTelemetryInterceptor"]

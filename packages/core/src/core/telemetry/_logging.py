@@ -28,12 +28,12 @@ import sys
 from collections.abc import MutableMapping
 from typing import IO, Any
 
-import structlog
 from opentelemetry import trace
 from temporalio import activity, workflow
 
 from core.redact import hide_sdk_payloads, redact_processor
 from core.telemetry._errors import TelemetryConfigError
+from core.telemetry._structlog import structlog
 
 __all__ = ["NOISY_LOGGERS", "configure_logging"]
 

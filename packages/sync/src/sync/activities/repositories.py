@@ -1,22 +1,27 @@
 """Small activities around the repository list: register, list, and close a sync run.
 
 Workflows cannot touch the database (their code must replay deterministically), so these are
-the workflows' hands on it.
+the workflows' hands on it. The store (SQLAlchemy and the models) is imported when the first job
+needs it (:func:`core.activities.preload`), not when the worker starts.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pydantic
-from sqlalchemy import select, update
 
 from core import activities, db
 from core.redact import redact_text
-from sync import store
 from sync.errors import GITHUB_SYNC
-from sync.models import Repository, SyncRun
 from sync.sources.location import locate
+
+if TYPE_CHECKING:
+    from sync.models import Repository
+
+STORE = ("core.db.engine", "sync.store")
+"""What these activities' bodies import, on first use."""
 
 __all__ = [
     "ListRepositoriesInput",
@@ -62,6 +67,9 @@ class RecordSyncRunInput(pydantic.BaseModel):
 async def register_repository(input: RegisterRepositoryInput) -> RepositoryInfo:
     """Register a repository (a no-op when it is registered already) and return its row."""
     location = locate(input.url)
+    await activities.preload(*STORE)
+    from sync import store
+
     async with db.session() as s:
         repository = await store.register(s, location)
     return _info(repository)
@@ -70,15 +78,11 @@ async def register_repository(input: RegisterRepositoryInput) -> RepositoryInfo:
 @activities.defn(start_to_close=timedelta(seconds=30))
 async def list_repositories(input: ListRepositoriesInput) -> RepositoryPage:
     """Registered repositories by id, ``limit`` at a time after ``after_id``."""
+    await activities.preload(*STORE)
+    from sync import store
+
     async with db.session() as s:
-        rows = (
-            await s.execute(
-                select(Repository)
-                .where(Repository.id > input.after_id)
-                .order_by(Repository.id)
-                .limit(input.limit)
-            )
-        ).scalars()
+        rows = await store.repositories_after(s, input.after_id, input.limit)
         return RepositoryPage(repositories=[_info(r) for r in rows])
 
 
@@ -88,16 +92,16 @@ async def record_sync_run(input: RecordSyncRunInput) -> bool:
     on the last attempt). A run already succeeded or failed is left as it is; returns whether
     the row changed."""
     error = redact_text(input.error) if input.error else None
+    await activities.preload(*STORE)
+    from sync import store
+
     async with db.session() as s:
-        result = await s.execute(
-            update(SyncRun)
-            .where(SyncRun.run_key == input.run_key, SyncRun.status.in_(("running", "retrying")))
-            .values(status=input.status, error=error, finished_at=datetime.now(UTC))
-        )
-    return bool(getattr(result, "rowcount", 0))
+        return await store.close_run(s, input.run_key, input.status, error)
 
 
 def _info(repository: Repository) -> RepositoryInfo:
+    from sync import store  # loaded by the activity that calls this
+
     return RepositoryInfo(
         id=repository.id,
         url=repository.url,

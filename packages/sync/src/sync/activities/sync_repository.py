@@ -23,22 +23,24 @@ import logging
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import activities, db
-from sync import store
 from sync.errors import GITHUB_SYNC
 from sync.handoff import hand_off
 from sync.settings import sync_settings
-from sync.sources.api import api_batches
 from sync.sources.batch import Batch, Cursor
-from sync.sources.git import git_batches
-from sync.sources.github import GitHubApi
 from sync.sources.location import Location, locate
+
+if TYPE_CHECKING:
+    from sync.sources.github import GitHubApi
+
+BODY = ("core.db.engine", "sync.store", "sync.sources.api", "sync.sources.git")
+"""What the activity's body imports on its first job (SQLAlchemy, httpx), not at worker start."""
 
 __all__ = ["SyncRepositoryInput", "SyncRepositoryResult", "sync_repository"]
 
@@ -88,6 +90,10 @@ async def sync_repository(input: SyncRepositoryInput) -> SyncRepositoryResult:
     location = locate(input.url)
     run_key = input.run_key or _default_run_key(info)
     resume: Cursor | None = info.heartbeat_details[0] if info.heartbeat_details else None
+    await activities.preload(*BODY)
+    from sync import store
+    from sync.sources.github import GitHubApi
+
     async with db.session() as s:
         repository = await store.register(s, location)
         known = store.known_state(repository)
@@ -200,6 +206,9 @@ def _batches(
     full: bool,
     resume: Cursor | None,
 ) -> AsyncGenerator[Batch, None]:
+    from sync.sources.api import api_batches  # preloaded by the activity
+    from sync.sources.git import git_batches
+
     settings = sync_settings()
     if location.kind == "git":
         assert location.path is not None
@@ -245,6 +254,9 @@ async def _record_failure(run_key: str, err: BaseException, info: activity.Info)
         else (f"{err.type}: {err.message}")
     )
     try:
+        await activities.preload(*BODY)
+        from sync import store
+
         async with db.session() as s:
             await store.update_run(
                 s,
