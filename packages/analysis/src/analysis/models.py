@@ -141,7 +141,8 @@ class ModelCall(Base):
     """What was analysed: ``commit <repository>@<sha>`` or ``pull <repository>#<number>``."""
     outcome: Mapped[str] = mapped_column(String(30))
     """``ok``, ``rate_limited`` (waited out), ``server_error``, ``timeout``, ``rejected``
-    (400/401/403/404), ``invalid_output``, ``error``."""
+    (400/401/403/404), ``invalid_output``, ``error``, ``cancelled`` (in flight when another call
+    of the batch failed or the attempt was cancelled)."""
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[int] = mapped_column(Integer)

@@ -34,7 +34,7 @@ class Backlog(pydantic.BaseModel):
 @activities.defn(start_to_close=timedelta(minutes=2))
 async def find_unanalysed(input: FindUnanalysedInput) -> Backlog:
     """Up to ``limit`` commits of the repository with no analysis by the current analyzer."""
-    analyzer = current_analyzer()
+    analyzer = await current_analyzer()
     async with db.session() as s:
         rows = await store.unanalysed(
             s,

@@ -99,7 +99,7 @@ async def analyze_stored_commits(input: AnalyzeStoredCommitsInput) -> AnalyzeCom
 
 async def analyse(commits: Sequence[CommitData], *, rebuild_profiles: bool) -> AnalyzeCommitsResult:
     """The work of both activities (also callable outside an activity, e.g. from a script)."""
-    analyzer = current_analyzer()
+    analyzer = await current_analyzer()
     attempt = activity.info().attempt if activity.in_activity() else 1
     progress = Progress(analyzer.name, analyzer.prompt_version, attempt=attempt)
     by_repository: dict[str, list[CommitData]] = defaultdict(list)

@@ -34,7 +34,7 @@ class PullRequestResult(pydantic.BaseModel):
 @activities.defn(retry="llm", start_to_close=timedelta(minutes=10), heartbeat=timedelta(seconds=30))
 async def analyze_pull_request(input: PullRequestData) -> PullRequestResult:
     """Analyse one pull request revision (its commits' facts are kept too)."""
-    analyzer = current_analyzer()
+    analyzer = await current_analyzer()
     key = {
         "repository": input.repository,
         "number": input.number,

@@ -1,39 +1,71 @@
 """Analyzers behind one interface: the built-in heuristics and the LLM.
 
 :func:`current_analyzer` picks from the settings: the LLM when ``LANES_LLM_MODEL`` is set, the
-built-in analyzer otherwise (the embedded default). One instance per process and settings, so
-the OpenAI client's connection pool and the concurrency limit are shared by every activity the
-worker runs.
+built-in analyzer otherwise (the embedded default). One instance per process, settings and event
+loop (an HTTP client's connections belong to the loop that opened them), so the OpenAI client's
+connection pool and the concurrency limit are shared by every activity the worker runs.
+
+The LLM analyzer's module (pydantic-ai and the OpenAI SDK, most of a worker's start-up time and
+memory when imported at start) is imported on the first call that needs it: a worker with no
+model configured never loads it. That import runs in a thread, so the event loop keeps serving
+meanwhile (heartbeats, polls, other activities); they share the GIL with it, so they run slower
+while it lasts, but none of them waits for all of it. The activity that waits for it heartbeats
+meanwhile: the import comes before its own heartbeat task starts, and under load it can take
+longer than a short heartbeat timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from temporalio import activity
 
 from analysis.analyzers.base import Analyzer, CallRecord, CallRecorder
 from analysis.analyzers.builtin import BuiltinAnalyzer
-
-# At import (worker start), not in the first activity: loading pydantic-ai and the OpenAI SDK
-# takes seconds of CPU that would block the worker's event loop mid-job.
-from analysis.analyzers.llm import LlmAnalyzer
 from analysis.settings import AnalysisSettings, analysis_settings
+
+if TYPE_CHECKING:
+    from analysis.analyzers.llm import LlmAnalyzer
 
 __all__ = ["Analyzer", "CallRecord", "CallRecorder", "current_analyzer"]
 
-_current: tuple[AnalysisSettings, Analyzer] | None = None
+_LLM_MODULE = "analysis.analyzers.llm"
+
+_current: tuple[AnalysisSettings, asyncio.AbstractEventLoop, Analyzer] | None = None
 
 
-def current_analyzer() -> Analyzer:
-    """The analyzer the settings ask for (built once per process and settings)."""
+async def current_analyzer() -> Analyzer:
+    """The analyzer the settings ask for (built once per process, settings and event loop)."""
     global _current
     settings = analysis_settings()
-    if _current is None or _current[0] is not settings:
-        _current = (settings, _build(settings))
-    return _current[1]
-
-
-def _build(settings: AnalysisSettings) -> Analyzer:
+    loop = asyncio.get_running_loop()
+    if _current is not None and _current[0] is settings and _current[1] is loop:
+        return _current[2]
     if settings.llm_model is None:
-        return BuiltinAnalyzer()
+        analyzer: Analyzer = BuiltinAnalyzer()
+    else:
+        llm = await _import_llm()
+        # Another activity may have built it while this one waited for the import.
+        if _current is not None and _current[0] is settings and _current[1] is loop:
+            return _current[2]
+        analyzer = _llm(llm.LlmAnalyzer, settings)
+    _current = (settings, loop, analyzer)
+    return analyzer
+
+
+async def _import_llm() -> ModuleType:
+    loading = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, _LLM_MODULE))
+    while True:
+        done, _ = await asyncio.wait({loading}, timeout=1.0)
+        if done:
+            return loading.result()
+        if activity.in_activity():
+            activity.heartbeat()
+
+
+def _llm(cls: type[LlmAnalyzer], settings: AnalysisSettings) -> LlmAnalyzer:
     # Bounds model calls per worker process over all its activities (LANES_ANALYSIS_CONCURRENCY).
-    return LlmAnalyzer(settings, asyncio.Semaphore(settings.analysis_concurrency))
+    return cls(settings, asyncio.Semaphore(settings.analysis_concurrency))

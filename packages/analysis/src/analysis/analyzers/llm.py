@@ -1,19 +1,31 @@
 """The LLM analyzer: pydantic-ai over any OpenAI-compatible chat-completions API.
 
-The model answers in :class:`~analysis.schema.CommitInsight` (pydantic-ai's tool output: the
-model calls a ``final_result`` tool whose arguments are validated against the model). Each
-analysis is one ``Agent.run``, reported to the usage table with its tokens, latency and outcome.
+The model answers in :class:`~analysis.schema.CommitInsight` through *tool output*: it is offered
+one ``final_result`` tool whose JSON schema is the output model's, and the tool call's arguments
+are validated by pydantic. Each analysis is one request through pydantic-ai's direct API
+(:func:`pydantic_ai.direct.model_request` on a shared ``OpenAIChatModel``), reported to the usage
+table with its tokens, latency and outcome.
+
+**Why the direct API, not ``Agent.run``.** An analysis is one structured answer and no tools
+to run, which is what the direct API does; the agent's graph around the same request (run
+context, capability hooks, event streams, a price lookup per response) cost more CPU than the
+request itself, and a worker's CPU per call is what bounds its calls per second (see
+docs/analysis.md, Throughput). Built once
+per analyzer and shared by every call: the OpenAI client and its connection pool, the pydantic-ai
+model and provider, and per output model the request parameters (the ``final_result`` tool and
+its JSON schema).
 
 **Retries belong to Temporal.** The OpenAI client is built with ``max_retries=0``: a 5xx or a
 timeout ends the activity attempt and ``LLM_RETRY`` (30 s doubling, 6 attempts) decides, visibly
-in the history. pydantic-ai's *output* retries are a different thing and stay on, at
-``LANES_LLM_OUTPUT_RETRIES`` (default 1): when the model's answer does not validate, asking again
-in the same conversation with the validation errors is what fixes structured output in practice,
-and it costs one request; a Temporal retry would resend the same prompt from scratch and pay again
-for every commit of the batch. Output still invalid after that is non-retryable
-(``ModelOutputInvalid``): the same prompt will not do better five more times.
+in the history. *Output* retries are a different thing and stay on, at
+``LANES_LLM_OUTPUT_RETRIES`` (default 1): when the model's answer does not validate, the errors go
+back to it as the tool call's result in the same conversation (what pydantic-ai's agent does), and
+that is what fixes structured output in practice, for one more request; a Temporal retry would
+resend the same prompt from scratch and pay again for every commit of the batch. Output still
+invalid after that is non-retryable (``ModelOutputInvalid``): the same prompt will not do better
+five more times.
 
-**Errors, mapped to Temporal** (:func:`classify`):
+**Errors, mapped to Temporal** (:meth:`LlmAnalyzer.classify`):
 
 - 429 — the provider's ``Retry-After`` (or ``retry-after-ms``; :func:`rate_limit_delay`) is waited
   out *inside* the attempt, without holding a concurrency slot and without spending an attempt
@@ -24,6 +36,10 @@ for every commit of the batch. Output still invalid after that is non-retryable
   the request is wrong, and retrying cannot fix it.
 
 Every outcome, the failures included, is a row in ``analysis_model_calls`` with the reason.
+
+Importing this module loads pydantic-ai and the OpenAI SDK, the domain's heaviest imports:
+:func:`analysis.analyzers.current_analyzer` imports it only when a model is configured, in a
+thread, so the built-in analyzer's workers never pay for it.
 """
 
 from __future__ import annotations
@@ -32,14 +48,28 @@ import asyncio
 import email.utils
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
 
+import pydantic
 from openai import AsyncOpenAI
-from pydantic_ai import Agent
+from pydantic_ai.direct import model_request
 from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior
+from pydantic_ai.messages import (
+    InstructionPart,
+    ModelMessage,
+    ModelRequest,
+    RetryFeedbackPart,
+    RetryInfo,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models import ModelRequestParameters
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.usage import RunUsage
 from temporalio.exceptions import ApplicationError
 
@@ -78,7 +108,10 @@ You review one pull request for an engineering team. From its title, description
 what kind of work it is, summarise it, name the areas it touches, how risky merging it is, and what
 a reviewer should look at first. Answer only through the result tool."""
 
-T = TypeVar("T")
+OUTPUT_TOOL = "final_result"
+"""The tool the model answers through (the name pydantic-ai's agent gives its output tool)."""
+
+T = TypeVar("T", bound=pydantic.BaseModel)
 
 
 def rate_limit_delay(
@@ -144,6 +177,37 @@ def pull_request_prompt(data: PullRequestData) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class _Output(Generic[T]):
+    """One kind of answer: the model it validates into and the request parameters that offer it
+    as the ``final_result`` tool, built once per analyzer."""
+
+    model: type[T]
+    parameters: ModelRequestParameters
+
+    @classmethod
+    def of(cls, model: type[T], instructions: str) -> _Output[T]:
+        tool = ToolDefinition(
+            name=OUTPUT_TOOL,
+            parameters_json_schema=model.model_json_schema(),
+            description=model.__doc__,
+            kind="output",
+        )
+        parameters = ModelRequestParameters(
+            output_mode="tool",
+            output_tools=[tool],
+            allow_text_output=False,  # tool_choice "required": the answer is the tool call
+            instruction_parts=[InstructionPart(instructions)],
+        )
+        return cls(model, parameters)
+
+    def validate(self, call: ToolCallPart) -> T:
+        """The call's arguments as the output model (raises ``pydantic.ValidationError``)."""
+        if isinstance(call.args, str):
+            return self.model.model_validate_json(call.args)
+        return self.model.model_validate(call.args or {})
+
+
 class LlmAnalyzer:
     """Analyses through one OpenAI-compatible model; see the module docstring."""
 
@@ -162,46 +226,87 @@ class LlmAnalyzer:
             max_retries=0,  # Temporal owns retries (LLM_RETRY); see the module docstring
             timeout=settings.llm_timeout.total_seconds(),
         )
-        model = OpenAIChatModel(settings.llm_model, provider=OpenAIProvider(openai_client=client))
-        retries: Any = {"tools": 0, "output": settings.llm_output_retries}
-        self._commit_agent: Agent[None, CommitInsight] = Agent(
-            model, output_type=CommitInsight, instructions=COMMIT_INSTRUCTIONS, retries=retries
+        self._model = OpenAIChatModel(
+            settings.llm_model, provider=OpenAIProvider(openai_client=client)
         )
-        self._pull_agent: Agent[None, PullRequestInsight] = Agent(
-            model,
-            output_type=PullRequestInsight,
-            instructions=PULL_REQUEST_INSTRUCTIONS,
-            retries=retries,
-        )
+        self._commit = _Output.of(CommitInsight, COMMIT_INSTRUCTIONS)
+        self._pull = _Output.of(PullRequestInsight, PULL_REQUEST_INSTRUCTIONS)
 
     async def commit(self, data: CommitData, record: CallRecorder) -> CommitInsight:
         """Ask the model about one commit."""
         subject = f"commit {data.repository}@{data.sha}"
-        return await self._run(self._commit_agent, commit_prompt(data), subject, record)
+        return await self._run(self._commit, commit_prompt(data), subject, record)
 
     async def pull_request(self, data: PullRequestData, record: CallRecorder) -> PullRequestInsight:
         """Ask the model about one pull request."""
         subject = f"pull {data.repository}#{data.number}"
-        return await self._run(self._pull_agent, pull_request_prompt(data), subject, record)
+        return await self._run(self._pull, pull_request_prompt(data), subject, record)
 
-    async def _run(
-        self, agent: Agent[None, T], prompt: str, subject: str, record: CallRecorder
-    ) -> T:
+    async def _run(self, output: _Output[T], prompt: str, subject: str, record: CallRecorder) -> T:
         while True:
             usage = RunUsage()
-            started = time.monotonic()
-            try:
-                async with self._limit:
-                    result = await agent.run(prompt, usage=usage)
-            except Exception as err:
-                outcome, error, delay = self.classify(err)
-                await record(self._record(subject, outcome, started, usage, err, error))
-                if delay is None:
-                    raise error from None
-                await self._wait_out(delay)
-                continue
-            await record(self._record(subject, "ok", started, usage))
-            return result.output
+            async with self._limit:
+                started = time.monotonic()
+                try:
+                    answer = await self._ask(output, prompt, usage)
+                except asyncio.CancelledError:
+                    # The batch failed or the attempt was cancelled with this request in flight:
+                    # it may have reached the provider, so it is a row too.
+                    await record(self._record(subject, "cancelled", started, usage))
+                    raise
+                except Exception as err:
+                    outcome, error, delay = self.classify(err)
+                    await record(self._record(subject, outcome, started, usage, err, error))
+                    if delay is None:
+                        raise error from None
+                else:
+                    await record(self._record(subject, "ok", started, usage))
+                    return answer
+            await self._wait_out(delay)  # the slot is free meanwhile
+
+    async def _ask(self, output: _Output[T], prompt: str, usage: RunUsage) -> T:
+        """One answer: a request, then up to ``LANES_LLM_OUTPUT_RETRIES`` more while the answer
+        does not validate, each sending the errors back in the same conversation (as the tool
+        call's result, the way pydantic-ai's agent does)."""
+        messages: list[ModelMessage] = [ModelRequest(parts=[UserPromptPart(prompt)])]
+        retries = self._settings.llm_output_retries
+        for _ in range(retries + 1):
+            response = await model_request(
+                self._model, messages, model_request_parameters=output.parameters
+            )
+            usage.incr(response.usage)
+            call = next((p for p in response.parts if isinstance(p, ToolCallPart)), None)
+            feedback: ToolReturnPart | RetryFeedbackPart
+            if call is None:
+                problem = f"had no call of the {OUTPUT_TOOL} tool"
+                feedback = RetryFeedbackPart(
+                    f"Answer by calling the {OUTPUT_TOOL} tool.", retry=RetryInfo("no_output")
+                )
+            elif call.tool_name != OUTPUT_TOOL:
+                problem = f"called an unknown tool {call.tool_name!r}"
+                feedback = ToolReturnPart(
+                    call.tool_name,
+                    f"Unknown tool; answer by calling the {OUTPUT_TOOL} tool.",
+                    call.tool_call_id,
+                    outcome="retried",
+                    retry=RetryInfo("unknown_tool"),
+                )
+            else:
+                try:
+                    return output.validate(call)
+                except pydantic.ValidationError as err:
+                    problem = f"did not validate: {err}"
+                    feedback = ToolReturnPart(
+                        OUTPUT_TOOL,
+                        err.errors(include_url=False, include_context=False),
+                        call.tool_call_id,
+                        outcome="retried",
+                        retry=RetryInfo("validation_error"),
+                    )
+            messages = [*messages, response, ModelRequest(parts=[feedback])]
+        raise UnexpectedModelBehavior(
+            f"Exceeded maximum output retries ({retries}); the last answer {problem}"
+        )
 
     def classify(self, err: Exception) -> tuple[str, ApplicationError, float | None]:
         """(outcome, error to raise, delay to wait first — ``None``: raise the error now)."""
