@@ -17,10 +17,12 @@ from typing import Any
 
 from temporalio import activity
 
-from analysis import store
 from analysis.analyzers.base import CallRecord
 from analysis.schema import CommitData, CommitInsight
-from core import db
+from core import activities, db
+
+STORE = ("core.db.engine", "analysis.store")
+"""What analysis's activities import on their first job (SQLAlchemy, the models), not at start."""
 
 __all__ = ["Progress", "heartbeating"]
 
@@ -58,6 +60,9 @@ class Progress:
             while self.pending or self.pending_calls:
                 analyses, calls = self.pending, self.pending_calls
                 self.pending, self.pending_calls = [], []
+                await activities.preload(*STORE)
+                from analysis import store
+
                 async with db.session() as s:
                     self.analysed += await store.save_commit_analyses(
                         s, analyses, self.analyzer, self.prompt_version

@@ -12,7 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analysis.analyzers.base import CallRecord
-from analysis.models import CommitAnalysis, DeveloperProfile, ModelCall, ReceivedCommit
+from analysis.models import (
+    CommitAnalysis,
+    DeveloperProfile,
+    ModelCall,
+    PullRequestAnalysis,
+    ReceivedCommit,
+)
 from analysis.schema import CommitData, CommitInsight
 from core.db import upsert
 
@@ -158,6 +164,43 @@ def commit_data(row: ReceivedCommit) -> CommitData:
         deletions=row.deletions,
         files_changed=row.files_changed,
     )
+
+
+async def stored_commits(s: AsyncSession, ids: Sequence[int]) -> list[CommitData]:
+    """The commits analysis holds with these ids."""
+    rows = (await s.execute(select(ReceivedCommit).where(ReceivedCommit.id.in_(ids)))).scalars()
+    return [commit_data(r) for r in rows]
+
+
+async def authors_after(
+    s: AsyncSession, after: str, limit: int, repository: str | None = None
+) -> list[str]:
+    """Up to ``limit`` author emails with analysed commits sorting after ``after``."""
+    query = (
+        select(CommitAnalysis.author_email)
+        .distinct()
+        .where(CommitAnalysis.author_email > after)
+        .order_by(CommitAnalysis.author_email)
+        .limit(limit)
+    )
+    if repository is not None:
+        query = query.where(CommitAnalysis.repository == repository)
+    return list((await s.execute(query)).scalars())
+
+
+async def pull_request_analysis(s: AsyncSession, key: dict[str, Any]) -> PullRequestAnalysis | None:
+    """The stored analysis of one pull request revision by one analyzer, if any."""
+    query = select(PullRequestAnalysis).where(
+        *(getattr(PullRequestAnalysis, k) == v for k, v in key.items())
+    )
+    return (await s.execute(query)).scalar_one_or_none()
+
+
+async def save_pull_request_analysis(
+    s: AsyncSession, key: dict[str, Any], row: dict[str, Any]
+) -> None:
+    """Store one pull request analysis (kept as it is when stored already)."""
+    await upsert(s, PullRequestAnalysis, [{**key, **row}], key=list(key), update=())
 
 
 async def authors(s: AsyncSession, repository: str | None = None) -> list[str]:

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pydantic
 
-from analysis import store
 from analysis.analyzers import current_analyzer
+from analysis.attempt import STORE
 from core import activities, db
 
 __all__ = ["Backlog", "FindUnanalysedInput", "find_unanalysed"]
@@ -35,6 +35,9 @@ class Backlog(pydantic.BaseModel):
 async def find_unanalysed(input: FindUnanalysedInput) -> Backlog:
     """Up to ``limit`` commits of the repository with no analysis by the current analyzer."""
     analyzer = await current_analyzer()
+    await activities.preload(*STORE)
+    from analysis import store
+
     async with db.session() as s:
         rows = await store.unanalysed(
             s,

@@ -20,14 +20,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import pydantic
-from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from analysis import store
 from analysis.analyzers import Analyzer, current_analyzer
-from analysis.attempt import Progress, heartbeating
-from analysis.models import ReceivedCommit
+from analysis.attempt import STORE, Progress, heartbeating
 from analysis.schema import CommitData
 from core import activities, db
 
@@ -79,6 +76,9 @@ _RETRY = "llm"  # LLM_RETRY: 30 s doubling to 10 min, 6 attempts
 )
 async def analyze_commits(input: AnalyzeCommitsInput) -> AnalyzeCommitsResult:
     """Analyse a batch of commits passed by value; cached commits cost nothing."""
+    await activities.preload(*STORE)
+    from analysis import store
+
     async with db.session() as s:
         await store.receive_commits(s, input.commits)
     return await analyse(input.commits, rebuild_profiles=input.rebuild_profiles)
@@ -89,17 +89,20 @@ async def analyze_commits(input: AnalyzeCommitsInput) -> AnalyzeCommitsResult:
 )
 async def analyze_stored_commits(input: AnalyzeStoredCommitsInput) -> AnalyzeCommitsResult:
     """Analyse commits analysis holds already, by id."""
+    await activities.preload(*STORE)
+    from analysis import store
+
     async with db.session() as s:
-        rows = (
-            await s.execute(select(ReceivedCommit).where(ReceivedCommit.id.in_(input.ids)))
-        ).scalars()
-        commits = [store.commit_data(r) for r in rows]
+        commits = await store.stored_commits(s, input.ids)
     return await analyse(commits, rebuild_profiles=input.rebuild_profiles)
 
 
 async def analyse(commits: Sequence[CommitData], *, rebuild_profiles: bool) -> AnalyzeCommitsResult:
     """The work of both activities (also callable outside an activity, e.g. from a script)."""
     analyzer = await current_analyzer()
+    await activities.preload(*STORE)
+    from analysis import store
+
     attempt = activity.info().attempt if activity.in_activity() else 1
     progress = Progress(analyzer.name, analyzer.prompt_version, attempt=attempt)
     by_repository: dict[str, list[CommitData]] = defaultdict(list)

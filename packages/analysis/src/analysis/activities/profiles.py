@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pydantic
-from sqlalchemy import select
 
-from analysis import store
-from analysis.models import CommitAnalysis
+from analysis.attempt import STORE
 from core import activities, db
 
 __all__ = [
@@ -49,6 +47,9 @@ class AuthorPage(pydantic.BaseModel):
 @activities.defn(retry="llm", start_to_close=timedelta(minutes=2))
 async def rebuild_profile(input: RebuildProfileInput) -> ProfileSummary:
     """Rebuild one developer's profile from the latest analysis of each of their commits."""
+    await activities.preload(*STORE)
+    from analysis import store
+
     async with db.session() as s:
         profile = await store.build_profile(s, input.author_email)
         if profile is None:
@@ -66,14 +67,9 @@ async def rebuild_profile(input: RebuildProfileInput) -> ProfileSummary:
 @activities.defn(start_to_close=timedelta(seconds=60))
 async def list_authors(input: ListAuthorsInput) -> AuthorPage:
     """Author emails with analysed commits, ``limit`` at a time after ``after``."""
-    query = (
-        select(CommitAnalysis.author_email)
-        .distinct()
-        .where(CommitAnalysis.author_email > input.after)
-        .order_by(CommitAnalysis.author_email)
-        .limit(input.limit)
-    )
-    if input.repository is not None:
-        query = query.where(CommitAnalysis.repository == input.repository)
+    await activities.preload(*STORE)
+    from analysis import store
+
     async with db.session() as s:
-        return AuthorPage(authors=list((await s.execute(query)).scalars()))
+        authors = await store.authors_after(s, input.after, input.limit, input.repository)
+    return AuthorPage(authors=authors)

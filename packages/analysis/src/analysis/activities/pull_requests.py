@@ -9,16 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pydantic
-from sqlalchemy import select
 from temporalio import activity
 
-from analysis import store
 from analysis.analyzers import current_analyzer
-from analysis.attempt import Progress, heartbeating
-from analysis.models import PullRequestAnalysis
+from analysis.attempt import STORE, Progress, heartbeating
 from analysis.schema import PullRequestData, PullRequestInsight
 from core import activities, db
-from core.db import upsert
 
 __all__ = ["PullRequestResult", "analyze_pull_request"]
 
@@ -42,15 +38,12 @@ async def analyze_pull_request(input: PullRequestData) -> PullRequestResult:
         "analyzer": analyzer.name,
         "prompt_version": analyzer.prompt_version,
     }
+    await activities.preload(*STORE)
+    from analysis import store
+
     async with db.session() as s:
         await store.receive_commits(s, input.commits)
-        stored = (
-            await s.execute(
-                select(PullRequestAnalysis).where(
-                    *(getattr(PullRequestAnalysis, k) == v for k, v in key.items())
-                )
-            )
-        ).scalar_one_or_none()
+        stored = await store.pull_request_analysis(s, key)
     if stored is not None:
         insight = PullRequestInsight(
             kind=stored.kind,  # stored from a validated insight
@@ -73,13 +66,8 @@ async def analyze_pull_request(input: PullRequestData) -> PullRequestResult:
         finally:
             await progress.flush()
     async with db.session() as s:
-        await upsert(
-            s,
-            PullRequestAnalysis,
-            [{**key, "title": input.title, "author": input.author, **insight.model_dump()}],
-            key=list(key),
-            update=(),
-        )
+        row = {"title": input.title, "author": input.author, **insight.model_dump()}
+        await store.save_pull_request_analysis(s, key, row)
     return PullRequestResult(
         analyzer=analyzer.name,
         prompt_version=analyzer.prompt_version,

@@ -7,25 +7,22 @@ connection pool and the concurrency limit are shared by every activity the worke
 
 The LLM analyzer's module (pydantic-ai and the OpenAI SDK, most of a worker's start-up time and
 memory when imported at start) is imported on the first call that needs it: a worker with no
-model configured never loads it. That import runs in a thread, so the event loop keeps serving
-meanwhile (heartbeats, polls, other activities); they share the GIL with it, so they run slower
-while it lasts, but none of them waits for all of it. The activity that waits for it heartbeats
-meanwhile: the import comes before its own heartbeat task starts, and under load it can take
-longer than a short heartbeat timeout.
+model configured never loads it. That import runs in a thread (:func:`core.activities.preload`),
+so the event loop keeps serving meanwhile (heartbeats, polls, other activities); they share the
+GIL with it, so they run slower while it lasts, but none of them waits for all of it. The activity
+that waits for it heartbeats meanwhile: the import comes before its own heartbeat task starts, and
+under load it can take longer than a short heartbeat timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-from types import ModuleType
 from typing import TYPE_CHECKING
-
-from temporalio import activity
 
 from analysis.analyzers.base import Analyzer, CallRecord, CallRecorder
 from analysis.analyzers.builtin import BuiltinAnalyzer
 from analysis.settings import AnalysisSettings, analysis_settings
+from core import activities
 
 if TYPE_CHECKING:
     from analysis.analyzers.llm import LlmAnalyzer
@@ -47,23 +44,15 @@ async def current_analyzer() -> Analyzer:
     if settings.llm_model is None:
         analyzer: Analyzer = BuiltinAnalyzer()
     else:
-        llm = await _import_llm()
+        await activities.preload(_LLM_MODULE)
+        from analysis.analyzers import llm
+
         # Another activity may have built it while this one waited for the import.
         if _current is not None and _current[0] is settings and _current[1] is loop:
             return _current[2]
         analyzer = _llm(llm.LlmAnalyzer, settings)
     _current = (settings, loop, analyzer)
     return analyzer
-
-
-async def _import_llm() -> ModuleType:
-    loading = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, _LLM_MODULE))
-    while True:
-        done, _ = await asyncio.wait({loading}, timeout=1.0)
-        if done:
-            return loading.result()
-        if activity.in_activity():
-            activity.heartbeat()
 
 
 def _llm(cls: type[LlmAnalyzer], settings: AnalysisSettings) -> LlmAnalyzer:
