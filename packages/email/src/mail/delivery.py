@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Literal
 
 import pydantic
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,23 +32,12 @@ from core.db import ledger, upsert
 from mail import store
 from mail.compose import build_message, message_id_for, unsubscribe_url
 from mail.models import SendLog
+from mail.outcome import DeliveryOutcome
 from mail.settings import MailSettings
 from mail.smtp import SmtpConnection
 from mail.templating import render
 
 __all__ = ["Delivery", "DeliveryOutcome", "deliver", "log_outcomes", "prepare"]
-
-
-class DeliveryOutcome(pydantic.BaseModel):
-    """What became of one send; recorded under its key."""
-
-    status: Literal["sent", "skipped", "failed"]
-    to: str
-    message_id: str
-    subject: str
-    reason: str | None = None
-    """Why it was skipped or failed."""
-    smtp_code: int | None = None
 
 
 class Delivery(pydantic.BaseModel):

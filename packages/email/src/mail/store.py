@@ -13,20 +13,25 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import upsert
-from mail.models import CampaignRecipient, SendingDomain, SendLog, Suppression
+from mail.models import Campaign, CampaignRecipient, SendingDomain, SendLog, Suppression
 from mail.warming import limit_at
 
 __all__ = [
     "campaign_counts",
+    "finish_campaign",
     "is_suppressed",
     "log_send",
+    "pending_count",
+    "pending_recipients",
     "raise_warming",
     "reserve_quota",
     "return_quota",
     "start_warming",
     "suppress",
+    "suppressed_among",
     "today",
     "unsuppress",
+    "update_recipients",
 ]
 
 
@@ -71,6 +76,55 @@ async def campaign_counts(s: AsyncSession, campaign_id: int) -> dict[str, int]:
     counts = dict.fromkeys(("pending", "sent", "skipped", "failed"), 0)
     counts.update({status: n for status, n in rows.tuples()})
     return counts
+
+
+async def pending_recipients(
+    s: AsyncSession, campaign_id: int, limit: int
+) -> list[CampaignRecipient]:
+    """Up to ``limit`` pending recipients of a campaign, the least deferred first, then by id."""
+    rows = await s.execute(
+        select(CampaignRecipient)
+        .where(
+            CampaignRecipient.campaign_id == campaign_id,
+            CampaignRecipient.status == "pending",
+        )
+        .order_by(CampaignRecipient.deferrals, CampaignRecipient.id)
+        .limit(limit)
+    )
+    return list(rows.scalars().all())
+
+
+async def pending_count(s: AsyncSession, campaign_id: int) -> int:
+    """How many recipients of a campaign are still pending."""
+    count = await s.scalar(
+        select(func.count()).where(
+            CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.status == "pending"
+        )
+    )
+    return int(count or 0)
+
+
+async def suppressed_among(s: AsyncSession, addresses: list[str]) -> dict[str, str]:
+    """The suppressed ones of ``addresses`` (lower-cased), each with its reason."""
+    rows = await s.execute(
+        select(Suppression.address, Suppression.reason).where(Suppression.address.in_(addresses))
+    )
+    return dict(rows.tuples().all())
+
+
+async def update_recipients(s: AsyncSession, changes: list[dict[str, Any]]) -> None:
+    """Write recipients' new values, each dict an ``id`` and the columns it sets (one statement)."""
+    if changes:
+        await s.execute(update(CampaignRecipient), changes)
+
+
+async def finish_campaign(s: AsyncSession, campaign_id: int, status: str) -> None:
+    """Record how a campaign ended (``completed`` or ``cancelled``), stamped now."""
+    await s.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(status=status, finished_at=datetime.now(UTC))
+    )
 
 
 async def start_warming(s: AsyncSession, domain: str) -> SendingDomain:

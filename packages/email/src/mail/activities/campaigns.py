@@ -17,22 +17,28 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import activities, db
-from mail import store
 from mail.addresses import domain_of, normalize_sender
-from mail.delivery import Delivery, DeliveryOutcome, deliver, log_outcomes, prepare
 from mail.errors import MAIL_CAMPAIGN, SMTP_TEMPORARY, invalid_campaign
-from mail.models import Campaign, CampaignRecipient, Suppression
 from mail.settings import mail_settings
-from mail.smtp import SmtpConnection
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from mail.delivery import Delivery
+    from mail.models import Campaign, CampaignRecipient
+    from mail.outcome import DeliveryOutcome
+    from mail.smtp import SmtpConnection
+
+BODY = ("core.db.engine", "mail.store", "mail.delivery")
+"""What these activities' bodies import on their first job (SQLAlchemy, the SMTP client, the
+templates), not at worker start."""
 
 __all__ = [
     "MAX_DEFERRALS",
@@ -94,6 +100,9 @@ class CloseCampaignInput(pydantic.BaseModel):
 @activities.defn(retry=MAIL_CAMPAIGN, start_to_close=timedelta(seconds=30))
 async def open_campaign(input: CampaignRef) -> CampaignCounts:
     """Mark a campaign running and count its recipients."""
+    await activities.preload(*BODY)
+    from mail import store
+
     async with db.session() as s:
         campaign = await _campaign(s, input.campaign_id)
         if campaign.status == "draft":
@@ -112,12 +121,11 @@ async def open_campaign(input: CampaignRef) -> CampaignCounts:
 @activities.defn(retry=MAIL_CAMPAIGN, start_to_close=timedelta(seconds=30))
 async def close_campaign(input: CloseCampaignInput) -> None:
     """Record how a campaign ended."""
+    await activities.preload(*BODY)
+    from mail import store
+
     async with db.session() as s:
-        await s.execute(
-            update(Campaign)
-            .where(Campaign.id == input.campaign_id)
-            .values(status=input.status, finished_at=datetime.now(UTC))
-        )
+        await store.finish_campaign(s, input.campaign_id, input.status)
 
 
 @activities.defn(
@@ -127,6 +135,11 @@ async def send_campaign_batch(input: CampaignBatchInput) -> CampaignBatchResult:
     """Send up to ``limit`` pending recipients of a campaign, within the warming limit."""
     config = mail_settings()
     result = CampaignBatchResult()
+    await activities.preload(*BODY)
+    from mail import store
+    from mail.delivery import log_outcomes
+    from mail.smtp import SmtpConnection
+
     async with db.session() as s:
         campaign = await _campaign(s, input.campaign_id)
         sender = normalize_sender(campaign.sender)
@@ -137,34 +150,11 @@ async def send_campaign_batch(input: CampaignBatchInput) -> CampaignBatchResult:
         result.remaining = await _pending(input.campaign_id)
         return result
     async with db.session() as s:
-        recipients = (
-            (
-                await s.execute(
-                    select(CampaignRecipient)
-                    .where(
-                        CampaignRecipient.campaign_id == input.campaign_id,
-                        CampaignRecipient.status == "pending",
-                    )
-                    .order_by(CampaignRecipient.deferrals, CampaignRecipient.id)
-                    .limit(input.limit if granted is None else granted)
-                )
-            )
-            .scalars()
-            .all()
+        recipients = await store.pending_recipients(
+            s, input.campaign_id, input.limit if granted is None else granted
         )
     async with db.session() as s:
-        addresses = [r.address.lower() for r in recipients]
-        suppressed = dict(
-            (
-                await s.execute(
-                    select(Suppression.address, Suppression.reason).where(
-                        Suppression.address.in_(addresses)
-                    )
-                )
-            )
-            .tuples()
-            .all()
-        )
+        suppressed = await store.suppressed_among(s, [r.address.lower() for r in recipients])
     changes: list[dict[str, Any]] = []
     logged: list[tuple[Delivery, DeliveryOutcome]] = []
     queue = iter(recipients)
@@ -198,8 +188,7 @@ async def send_campaign_batch(input: CampaignBatchInput) -> CampaignBatchResult:
         # What went out is written even when the batch stops half-way; a crash before this
         # leaves those recipients pending, and the retry gets their outcomes from the ledger.
         async with db.session() as s:
-            if changes:
-                await s.execute(update(CampaignRecipient), changes)
+            await store.update_recipients(s, changes)
             await log_outcomes(s, logged)
             if granted is not None:
                 await store.return_quota(s, domain, granted - result.sent)
@@ -216,6 +205,8 @@ async def _send_one(
     logged: list[tuple[Delivery, DeliveryOutcome]],
 ) -> dict[str, Any]:
     """The recipient row's new values after one send."""
+    from mail.delivery import deliver, prepare  # loaded by the activity that calls this
+
     config = mail_settings()
     try:
         delivery = prepare(
@@ -245,6 +236,8 @@ async def _send_one(
 
 
 async def _campaign(s: AsyncSession, campaign_id: int) -> Campaign:
+    from mail.models import Campaign  # loaded by the activity that calls this
+
     campaign = await s.get(Campaign, campaign_id)
     if campaign is None:
         raise invalid_campaign(f"campaign {campaign_id} does not exist")
@@ -252,10 +245,7 @@ async def _campaign(s: AsyncSession, campaign_id: int) -> Campaign:
 
 
 async def _pending(campaign_id: int) -> int:
+    from mail import store  # loaded by the activity that calls this
+
     async with db.session() as s:
-        count = await s.scalar(
-            select(func.count()).where(
-                CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.status == "pending"
-            )
-        )
-    return int(count or 0)
+        return await store.pending_count(s, campaign_id)

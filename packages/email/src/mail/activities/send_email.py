@@ -21,12 +21,14 @@ import pydantic
 from temporalio.exceptions import ApplicationError
 
 from core import activities, db
-from mail import store
 from mail.addresses import normalize, normalize_sender
-from mail.delivery import DeliveryOutcome, deliver, log_outcomes, prepare
 from mail.errors import MAIL_SEND, smtp_rejected
+from mail.outcome import DeliveryOutcome
 from mail.settings import mail_settings
-from mail.smtp import SmtpConnection
+
+BODY = ("core.db.engine", "mail.store", "mail.delivery")
+"""What the activity's body imports on its first job (SQLAlchemy, the SMTP client, the
+templates), not at worker start."""
 
 __all__ = ["SendEmailInput", "send_email"]
 
@@ -66,6 +68,11 @@ async def send_email(input: SendEmailInput) -> DeliveryOutcome:
     """Send one message once per idempotency key; a suppressed address is a recorded skip."""
     config = mail_settings()
     sender = normalize_sender(input.sender or config.mail_from)
+    await activities.preload(*BODY)
+    from mail import store
+    from mail.delivery import deliver, log_outcomes, prepare
+    from mail.smtp import SmtpConnection
+
     try:
         to = normalize(input.to)
         delivery = prepare(

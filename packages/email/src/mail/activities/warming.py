@@ -8,7 +8,9 @@ from datetime import timedelta
 import pydantic
 
 from core import activities, db
-from mail import store
+
+STORE = ("core.db.engine", "mail.store")
+"""What the activity's body imports on its first job (SQLAlchemy), not at worker start."""
 
 __all__ = ["WarmingRaised", "raise_warming_limits"]
 
@@ -21,5 +23,8 @@ class WarmingRaised(pydantic.BaseModel):
 @activities.defn(start_to_close=timedelta(minutes=1))
 async def raise_warming_limits() -> WarmingRaised:
     """Move every warming domain one step up the ramp, at most once per UTC day."""
+    await activities.preload(*STORE)
+    from mail import store
+
     async with db.session() as s:
         return WarmingRaised(raised=await store.raise_warming(s, store.today()))

@@ -15,7 +15,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import activities
-from core.db import retention
+
+RETENTION = ("core.db.retention",)
+"""What the activity's body imports on its first job (SQLAlchemy), not at worker start."""
 
 __all__ = ["PurgeExpiredInput", "PurgeExpiredResult", "PurgedTable", "purge_expired"]
 
@@ -44,6 +46,9 @@ class PurgeExpiredResult(pydantic.BaseModel):
 async def purge_expired(input: PurgeExpiredInput) -> PurgeExpiredResult:
     """Delete rows older than their declared retention, table by table, in batches."""
     result = PurgeExpiredResult()
+    await activities.preload(*RETENTION)
+    from core.db import retention
+
     try:
         declarations = retention.declared()
     except LookupError as err:  # a declaration names a table or column that does not exist

@@ -15,15 +15,16 @@ from datetime import timedelta
 from typing import Any
 
 import pydantic
-from sqlalchemy import select
 from temporalio import activity
 
 from core import activities, db
 from core.dispatch import dispatch
 from operations import TASK_QUEUE
 from operations.activities.webhooks import DeliverWebhookInput, deliver_webhook
-from operations.models import WebhookEndpoint
 from operations.settings import operations_settings
+
+STORE = ("core.db.engine", "operations.store")
+"""What reading the webhook endpoints imports on first use (SQLAlchemy), not at worker start."""
 
 __all__ = ["NotifyInput", "NotifyResult", "notify", "send_notification"]
 
@@ -77,16 +78,11 @@ async def send_notification(input: NotifyInput, *, webhook_queue: str) -> Notify
         result.emails += job.started
     if not input.webhooks:
         return result
+    await activities.preload(*STORE)
+    from operations import store
+
     async with db.session() as s:
-        endpoints = list(
-            (
-                await s.execute(
-                    select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-                        WebhookEndpoint.enabled.is_(True)
-                    )
-                )
-            ).all()
-        )
+        endpoints = await store.enabled_endpoints(s)
     for endpoint_id, event_types in endpoints:
         if event_types and input.event_type not in event_types:
             continue

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic
-from sqlalchemy import select
 
 from core import activities, db
-from core.db import upsert
-from operations.models import OnboardingStep
+
+STORE = ("core.db.engine", "operations.store")
+"""What the activity's body imports on its first job (SQLAlchemy), not at worker start."""
 
 __all__ = ["CompleteStepInput", "complete_onboarding_step"]
 
@@ -29,27 +29,9 @@ class CompleteStepInput(pydantic.BaseModel):
 @activities.defn(start_to_close=timedelta(seconds=30))
 async def complete_onboarding_step(input: CompleteStepInput) -> datetime:
     """Record ``step`` of ``onboarding_id`` as done (once); returns when it was first done."""
+    await activities.preload(*STORE)
+    from operations import store
+
     async with db.session() as s:
-        await upsert(
-            s,
-            OnboardingStep,
-            [
-                {
-                    "onboarding_id": input.onboarding_id,
-                    "step": input.step,
-                    "detail": input.detail,
-                    "done_at": datetime.now(UTC),
-                }
-            ],
-            key=["onboarding_id", "step"],
-            update=(),
-        )
-        done = (
-            await s.execute(
-                select(OnboardingStep.done_at).where(
-                    OnboardingStep.onboarding_id == input.onboarding_id,
-                    OnboardingStep.step == input.step,
-                )
-            )
-        ).scalar_one()
+        done = await store.complete_step(s, input.onboarding_id, input.step, input.detail)
     return done.replace(tzinfo=UTC) if done.tzinfo is None else done

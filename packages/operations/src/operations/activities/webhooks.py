@@ -20,18 +20,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pydantic
-from sqlalchemy import select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import activities, db
-from core.db import upsert
-from operations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from operations.settings import operations_settings
 from operations.webhooks import signing
 from operations.webhooks.outcome import Outcome, classify
+
+BODY = ("core.db.engine", "operations.store", "httpx")
+"""What the activity's body imports on its first job (SQLAlchemy, httpx), not at worker start."""
 
 __all__ = ["DeliverWebhookInput", "DeliveryResult", "deliver_webhook"]
 
@@ -65,6 +64,12 @@ class DeliveryResult(pydantic.BaseModel):
 async def deliver_webhook(input: DeliverWebhookInput) -> DeliveryResult:
     """Send one signed message to one endpoint; see the module docstring for the rules."""
     attempt = activity.info().attempt
+    await activities.preload(*BODY)
+    import httpx
+
+    from operations import store
+    from operations.models import WebhookEndpoint
+
     async with db.session() as s:
         endpoint = await s.get(WebhookEndpoint, input.endpoint_id)
         if endpoint is None:
@@ -73,28 +78,7 @@ async def deliver_webhook(input: DeliverWebhookInput) -> DeliveryResult:
                 type=ENDPOINT_NOT_FOUND,
                 non_retryable=True,
             )
-        await upsert(
-            s,
-            WebhookDelivery,
-            [
-                {
-                    "message_id": input.message_id,
-                    "endpoint_id": endpoint.id,
-                    "event_type": input.event_type,
-                    "status": "pending",
-                }
-            ],
-            key=["message_id", "endpoint_id"],
-            update=(),
-        )
-        delivery = (
-            await s.execute(
-                select(WebhookDelivery).where(
-                    WebhookDelivery.message_id == input.message_id,
-                    WebhookDelivery.endpoint_id == endpoint.id,
-                )
-            )
-        ).scalar_one()
+        delivery = await store.open_delivery(s, input.message_id, endpoint.id, input.event_type)
         url, secret, enabled, reason = (
             endpoint.url,
             endpoint.secret,
@@ -147,11 +131,7 @@ async def deliver_webhook(input: DeliverWebhookInput) -> DeliveryResult:
         )
     if outcome.kind == "disabled":
         async with db.session() as s:
-            await s.execute(
-                update(WebhookEndpoint)
-                .where(WebhookEndpoint.id == input.endpoint_id)
-                .values(enabled=False, disabled_reason="410 Gone", disabled_at=datetime.now(UTC))
-            )
+            await store.disable_endpoint(s, input.endpoint_id, "410 Gone")
         raise ApplicationError(
             f"{url} answered 410 Gone: endpoint {input.endpoint_id} is disabled",
             type=ENDPOINT_GONE,
@@ -180,28 +160,7 @@ async def _record(
     duration_ms: float,
 ) -> None:
     """One attempt in the log and the delivery's state, in one transaction."""
-    now = datetime.now(UTC)
-    status = {"delivered": "delivered", "retry": "pending"}.get(kind, "failed")
+    from operations import store  # loaded by the activity that calls this
+
     async with db.session() as s:
-        s.add(
-            WebhookAttempt(
-                delivery_id=delivery_id,
-                attempt=attempt,
-                status_code=code,
-                outcome=kind,
-                error=error[:4000] if error else None,
-                duration_ms=duration_ms,
-                attempted_at=now,
-            )
-        )
-        await s.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id)
-            .values(
-                status=status,
-                attempts=WebhookDelivery.attempts + 1,
-                last_status_code=code,
-                last_error=error[:4000] if error else None,
-                delivered_at=now if status == "delivered" else None,
-            )
-        )
+        await store.record_attempt(s, delivery_id, attempt, code, kind, error, duration_ms)

@@ -1,1 +1,2 @@
-"""Uptime checks: what counts as up (pure code) and what a run of checks changes."""
+"""Uptime checks: whether a check passed and what it changes (:mod:`~operations.uptime.evaluate`,
+pure code), and the HTTP checks themselves (:mod:`~operations.uptime.probe`, httpx)."""
