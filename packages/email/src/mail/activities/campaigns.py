@@ -119,13 +119,29 @@ async def open_campaign(input: CampaignRef) -> CampaignCounts:
 
 
 @activities.defn(retry=MAIL_CAMPAIGN, start_to_close=timedelta(seconds=30))
-async def close_campaign(input: CloseCampaignInput) -> None:
-    """Record how a campaign ended."""
+async def close_campaign(input: CloseCampaignInput) -> CampaignCounts | None:
+    """Record how a campaign ended; its final counts, from the recipients' rows.
+
+    The rows are the truth: a batch whose attempt timed out while it still sent (a missed
+    heartbeat on a busy worker) has its result dropped, and its retry reports the next batch's
+    recipients, so the workflow's running sums can fall short. (``None`` only in histories
+    recorded before it returned counts.)
+    """
     await activities.preload(*BODY)
     from mail import store
 
     async with db.session() as s:
+        campaign = await _campaign(s, input.campaign_id)
         await store.finish_campaign(s, input.campaign_id, input.status)
+        counts = await store.campaign_counts(s, input.campaign_id)
+    return CampaignCounts(
+        total=sum(counts.values()),
+        sent=counts["sent"],
+        skipped=counts["skipped"],
+        failed=counts["failed"],
+        remaining=counts["pending"],
+        rate_per_minute=campaign.rate_per_minute,
+    )
 
 
 @activities.defn(

@@ -139,10 +139,13 @@ class CampaignWorkflow:
             await self._sleep(share - (workflow.now() - started))
         if self._cancelled:
             progress.state = "cancelled"
-        await durable.run_activity(
+        final: CampaignCounts | None = await durable.run_activity(
             close_campaign,
             CloseCampaignInput(campaign_id=input.campaign_id, status=progress.state),
         )
+        if final is not None:  # the rows' counts: exact where a lost batch result was not
+            progress.sent, progress.skipped = final.sent, final.skipped
+            progress.failed, progress.remaining = final.failed, final.remaining
         await workflow.wait_condition(workflow.all_handlers_finished)
         return progress
 
