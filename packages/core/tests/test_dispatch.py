@@ -5,19 +5,24 @@
 """
 
 import asyncio
+import dataclasses
 import math
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self
 
 import pydantic
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.client import ActivityExecutionStatus, ActivityHandle, Client
+from temporalio.common import RawValue
+from temporalio.converter import SerializationContext
 from temporalio.exceptions import ApplicationError
 
 from core import activities
+from core.codec import PayloadConverter
 from core.dev.testing import running_worker
 from core.dispatch import (
     DispatchError,
@@ -52,6 +57,11 @@ async def charge_order(input: Order) -> Receipt:
 async def wait_for_release(input: str) -> str:
     await RELEASE[input].wait()
     return input
+
+
+@activities.defn(name="dispatch.defaulted", queue="dispatch-test")
+async def defaulted(input: int = 5) -> int:
+    return input * 2
 
 
 @activities.defn(name="dispatch.fails_on_boom", queue="dispatch-test")
@@ -95,6 +105,16 @@ async def test_dispatch_by_name_with_json_input(
             "charge_order", {"order_id": "o-2", "amount": 7}, task_queue=task_queue
         )
         assert result == Receipt(order_id="o-2", charged=7)
+
+
+async def test_an_input_left_out_is_the_activity_default(
+    temporal_client: Client, task_queue: str, mode: str
+) -> None:
+    async with running_worker(temporal_client, task_queue=task_queue, activities=[defaulted]):
+        left_out = dispatch_and_wait(defaulted, task_queue=task_queue)
+        assert await asyncio.wait_for(left_out, 20) == 10
+        given = dispatch_and_wait(defaulted, 4, task_queue=task_queue)
+        assert await asyncio.wait_for(given, 20) == 8
 
 
 async def test_a_standalone_job_is_an_activity_without_a_workflow(
@@ -274,3 +294,77 @@ async def test_declared_priority_and_fairness_key_reach_the_server_and_a_call_ov
         described = await job.handle.describe()
         assert (described.priority.priority_key, described.priority.fairness_key) == (level, key)
         await job.handle.terminate(reason="only described")
+
+
+async def test_per_call_options_change_their_own_job_only(
+    temporal_client: Client, task_queue: str
+) -> None:
+    order = Order(order_id="o-opts", amount=1)
+    # No worker: the jobs wait on the queue, and the server describes what each was started with.
+    plain = await dispatch(charge_order, order, task_queue=task_queue)
+    custom = await dispatch(
+        charge_order,
+        order,
+        task_queue=task_queue,
+        options={"start_to_close_timeout": 7, "maximum_attempts": 2},
+    )
+    plain_again = await dispatch(charge_order, order, task_queue=task_queue)
+    expected = [(timedelta(minutes=5), 4), (timedelta(seconds=7), 2), (timedelta(minutes=5), 4)]
+    for job, (limit, attempts) in zip((plain, custom, plain_again), expected, strict=True):
+        assert isinstance(job.handle, ActivityHandle)
+        described = await job.handle.describe()
+        assert described.start_to_close_timeout == limit
+        assert described.retry_policy is not None
+        assert described.retry_policy.maximum_attempts == attempts
+        await job.handle.terminate(reason="only described")
+
+
+ENCODED: list[tuple[str | None, Any]] = []
+
+
+class JobAwareConverter(PayloadConverter):
+    """A converter whose output may depend on the job it encodes for: it records each value it
+    serialises with the job it was told about."""
+
+    def __init__(self, job_id: str | None = None) -> None:
+        super().__init__()
+        self.job_id = job_id
+
+    def with_context(self, context: SerializationContext) -> Self:
+        return type(self)(getattr(context, "activity_id", None))
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        ENCODED.extend((self.job_id, v) for v in values if not isinstance(v, RawValue))
+        return super().to_payloads(values)
+
+
+async def test_a_client_whose_converter_depends_on_the_job_encodes_the_input_for_that_job(
+    temporal_client: Client, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    converter = dataclasses.replace(
+        temporal_client.data_converter, payload_converter_class=JobAwareConverter
+    )
+    client = Client(
+        temporal_client.service_client,
+        namespace=temporal_client.namespace,
+        data_converter=converter,
+    )
+    async with running_worker(client, task_queue=task_queue, activities=[charge_order]):
+        job = await dispatch(
+            charge_order, Order(order_id="o-ctx", amount=3), task_queue=task_queue, client=client
+        )
+        assert await job.result() == Receipt(order_id="o-ctx", charged=3)
+    # Serialised by the SDK with the job's context, not beforehand without it.
+    assert (job.id, {"order_id": "o-ctx", "amount": 3}) in ENCODED
+    monkeypatch.setenv("LANES_PAYLOAD_LIMIT", "100")
+    settings.cache_clear()
+    try:
+        with pytest.raises(DispatchError, match="over the server's payload limit of 100 bytes"):
+            await dispatch(
+                charge_order,
+                Order(order_id="x" * 200, amount=1),
+                task_queue=task_queue,
+                client=client,
+            )
+    finally:
+        settings.cache_clear()

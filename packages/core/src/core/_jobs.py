@@ -20,7 +20,12 @@ from typing import Any
 
 import pydantic
 import pydantic_core
-from temporalio.common import Priority, RetryPolicy
+from temporalio.common import Priority, RawValue, RetryPolicy
+from temporalio.converter import (
+    ActivitySerializationContext,
+    PayloadConverter,
+    WithSerializationContext,
+)
 
 from core import activities
 from core.activities import ActivityConfig, ActivityOptions
@@ -118,8 +123,10 @@ class JobPlan:
     task_queue: str
     payload: Any
     """The input as plain JSON (``None`` for an activity that takes none)."""
-    takes_input: bool
-    """Whether the activity takes an argument at all (unknown activities: when one was given)."""
+    args: list[Any]
+    """The activity's arguments for ``start_activity``: none without an input (the activity's
+    default then applies, as on the workflow path), else the input, serialised already when
+    :func:`plan_job` was given the client's payload converter."""
     overrides: ActivityOptions | None
     """The per-call overrides as given (the workflow path carries them in the job)."""
     retry_policy: RetryPolicy
@@ -142,8 +149,13 @@ def plan_job(
     priority: int | None,
     fairness_key: str | None,
     payload_limit: int | None = None,
+    payload_converter: PayloadConverter | None = None,
 ) -> JobPlan:
-    """Validate a dispatch call and decide what the job runs; raises :class:`DispatchError`."""
+    """Validate a dispatch call and decide what the job runs; raises :class:`DispatchError`.
+
+    With ``payload_converter`` (the client's) the input is serialised here, once: the size check
+    measures the payload that is sent (:attr:`JobPlan.args`).
+    """
     config = resolve_activity(activity)
     name = config.name if config else str(activity)
     if not name:
@@ -154,8 +166,63 @@ def plan_job(
         raise DispatchError(f"invalid options for {name!r}: {_short(err)}") from None
     queue = _queue(config, name, task_queue or (overrides.task_queue if overrides else None))
     payload = encode_input(config, input)
-    _check_size(name, payload, payload_limit)
+    takes_input = (config.input_type is not None) if config else input is not None
+    limit = settings().payload_limit if payload_limit is None else payload_limit
+    args = _args(name, payload, takes_input, limit, payload_converter)
     base = config or _UNKNOWN_DEFAULTS
+    if overrides is None:
+        execution = _registered_execution(name, base)
+    else:
+        execution = _execution(name, base, overrides)
+    delay = _delay(name, start_delay)
+    if priority is None and fairness_key is None:
+        job_priority = execution.priority
+    else:
+        job_priority = _priority(name, config, priority, fairness_key)
+    return JobPlan(
+        name=name,
+        task_queue=queue,
+        payload=payload,
+        args=args,
+        overrides=overrides,
+        retry_policy=execution.retry_policy,
+        start_to_close_timeout=execution.start_to_close_timeout,
+        schedule_to_close_timeout=execution.schedule_to_close_timeout,
+        heartbeat_timeout=execution.heartbeat_timeout,
+        priority=job_priority,
+        start_delay=delay,
+        config=config,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Execution:
+    """How a job of one activity runs with given overrides, validated."""
+
+    retry_policy: RetryPolicy
+    start_to_close_timeout: timedelta | None
+    schedule_to_close_timeout: timedelta | None
+    heartbeat_timeout: timedelta | None
+    priority: Priority
+    """The declared priority and fairness key (a call's own are applied on top)."""
+    config: ActivityConfig
+    """What it was resolved from (an entry of :data:`_REGISTERED` is valid for this one only)."""
+
+
+_REGISTERED: dict[str, _Execution] = {}
+"""The registered config's execution options per activity name, resolved once: a dispatch
+without ``options=`` (the common case) then costs a dict lookup instead of building and
+validating the same models every call."""
+
+
+def _registered_execution(name: str, base: ActivityConfig) -> _Execution:
+    execution = _REGISTERED.get(base.name)
+    if execution is None or execution.config is not base:  # first use, or re-registered
+        execution = _REGISTERED[base.name] = _execution(name, base, None)
+    return execution
+
+
+def _execution(name: str, base: ActivityConfig, overrides: ActivityOptions | None) -> _Execution:
     try:
         resolved = base.execution_options(overrides)
     except KeyError as err:  # an unknown retry policy name
@@ -173,20 +240,13 @@ def plan_job(
     policy: RetryPolicy = resolved["retry_policy"]
     for label in ("initial_interval", "maximum_interval"):
         _check_duration(name, f"retry_policy.{label}", getattr(policy, label), allow_zero=False)
-    delay = _delay(name, start_delay)
-    return JobPlan(
-        name=name,
-        task_queue=queue,
-        payload=payload,
-        takes_input=(config.input_type is not None) if config else input is not None,
-        overrides=overrides,
+    return _Execution(
         retry_policy=policy,
-        start_to_close_timeout=resolved["start_to_close_timeout"],
+        start_to_close_timeout=limit,
         schedule_to_close_timeout=resolved["schedule_to_close_timeout"],
         heartbeat_timeout=heartbeat,
-        priority=_priority(name, config, priority, fairness_key),
-        start_delay=delay,
-        config=config,
+        priority=_priority(name, base, None, None),
+        config=base,
     )
 
 
@@ -197,17 +257,19 @@ def _default_fn(input: Any = None) -> None: ...
 _UNKNOWN_DEFAULTS = ActivityConfig(name="", fn=_default_fn, queue=None, retry_policy=STANDARD_RETRY)
 
 
+_DOMAIN_QUEUES = frozenset(q.value for q in TaskQueue)
+
+
 def _queue(config: ActivityConfig | None, name: str, task_queue: str | None) -> str:
     if task_queue is not None:
         task_queue = task_queue.strip()
         if not task_queue:
             raise DispatchError(f"empty task queue for {name!r}")
-        domain_queues = {q.value for q in TaskQueue}
         if (
             config is not None
             and config.queue is not None
             and task_queue != config.queue
-            and task_queue in domain_queues
+            and task_queue in _DOMAIN_QUEUES
         ):
             # A domain queue's workers serve that domain's activities only.
             raise DispatchError(
@@ -273,17 +335,64 @@ def _priority(
     return Priority(priority_key=level, fairness_key=key)
 
 
-def _check_size(name: str, payload: Any, limit: int | None) -> None:
-    limit = settings().payload_limit if limit is None else limit
-    if payload is None or limit <= 0:
-        return
-    size = len(pydantic_core.to_json(payload))
+def _refuse_oversize(name: str, size: int, limit: int) -> None:
     if size > limit:
         raise DispatchError(
             f"input for {name!r} is {size:,} bytes, over the server's payload limit of "
             f"{limit:,} bytes; store the data elsewhere (a database row, object storage) and "
             "pass its key"
         )
+
+
+def _args(
+    name: str,
+    payload: Any,
+    takes_input: bool,
+    limit: int,
+    converter: PayloadConverter | None,
+) -> list[Any]:
+    """The activity's arguments, checked against the payload limit.
+
+    With a converter whose output does not depend on the job (Lanes' own, the SDK's defaults)
+    the input is serialised once, here: measured, and handed to the SDK as a ``RawValue``, which
+    it sends as is (the client's codec still encrypts it). Otherwise it stays a plain value and
+    is measured as JSON.
+    """
+    if not takes_input or payload is None:
+        return []  # no input: the activity's default, as on the workflow path
+    if limit <= 0:
+        return [payload]
+    if converter is None or not _context_free(converter):
+        _refuse_oversize(name, len(pydantic_core.to_json(payload)), limit)
+        return [payload]
+    encoded = converter.to_payloads([payload])[0]
+    _refuse_oversize(name, len(encoded.data), limit)
+    return [RawValue(encoded)]
+
+
+_CONTEXT_FREE: weakref.WeakKeyDictionary[PayloadConverter, bool] = weakref.WeakKeyDictionary()
+
+
+def _context_free(converter: PayloadConverter) -> bool:
+    """Whether ``converter`` encodes a value the same whatever job it is for."""
+    known = _CONTEXT_FREE.get(converter)
+    if known is None:
+        known = not isinstance(converter, WithSerializationContext) or (
+            converter.with_context(_ANY_CONTEXT) is converter
+        )
+        _CONTEXT_FREE[converter] = known
+    return known
+
+
+_ANY_CONTEXT = ActivitySerializationContext(
+    namespace="",
+    activity_id="",
+    activity_type="",
+    activity_task_queue="",
+    is_local=False,
+    workflow_id=None,
+    workflow_type=None,
+)
 
 
 def _short(err: pydantic.ValidationError) -> str:

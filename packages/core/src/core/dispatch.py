@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+from prometheus_client import Counter
 from temporalio.client import (
     ActivityFailureError,
     ActivityHandle,
@@ -65,11 +66,12 @@ from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
+from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ActivityAlreadyStartedError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 import core.ping  # noqa: F401 - registers lanes.ping so it validates here like any activity
-from core import activities, telemetry
+from core import activities, codec, telemetry
 from core._jobs import (
     DispatchError,
     JobFailedError,
@@ -169,7 +171,8 @@ async def dispatch(
 
     Args:
         activity: Registered activity name (``"sync_repository"``) or the function itself.
-        input: The activity's single input (model, dataclass or JSON-like value).
+        input: The activity's single input (model, dataclass or JSON-like value). Left out
+            (``None``), the activity gets its own default, on both job engines.
         task_queue: Queue to run on. Default: the activity's registered queue; required when this
             process does not know the activity.
         id: The job's id and idempotency key; see the module docs. Default: ``<activity>-<uuid>``.
@@ -195,6 +198,7 @@ async def dispatch(
         start_delay=start_delay,
         priority=priority,
         fairness_key=fairness_key,
+        payload_converter=_payload_converter(client),
     )
     job_id = id or f"{plan.name}-{uuid.uuid4()}"
     if not job_id.strip():
@@ -207,14 +211,37 @@ async def dispatch(
             job = await _start(plan, job_id, rerun_failed, attributes, summary, client)
         except (RPCError, TemporalUnavailable) as err:
             if not _unreachable(err) or time.monotonic() + delay > deadline:
-                telemetry.DISPATCHES.labels(plan.name, "error").inc()
+                _count(plan.name, "error")
                 raise
             log.warning("Temporal unreachable while dispatching %s; retrying: %s", job_id, err)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
             continue
-        telemetry.DISPATCHES.labels(plan.name, "started" if job.started else "duplicate").inc()
+        _count(plan.name, "started" if job.started else "duplicate")
         return job
+
+
+def _payload_converter(client: Client | None) -> PayloadConverter:
+    """What the start call's client encodes payloads with. The process's client has Lanes'
+    (encryption keys change its codec, which the SDK applies afterwards, not this)."""
+    global _lanes_converter
+    if client is not None:
+        return client.data_converter.payload_converter
+    if _lanes_converter is None:
+        _lanes_converter = codec.data_converter().payload_converter
+    return _lanes_converter
+
+
+_lanes_converter: PayloadConverter | None = None
+_COUNTERS: dict[tuple[str, str], Counter] = {}
+
+
+def _count(activity: str, outcome: str) -> None:
+    """``lanes_dispatches_total`` +1; the labelled child is looked up once per label pair."""
+    counter = _COUNTERS.get((activity, outcome))
+    if counter is None:
+        counter = _COUNTERS[(activity, outcome)] = telemetry.DISPATCHES.labels(activity, outcome)
+    counter.inc()
 
 
 async def dispatch_and_wait(
@@ -304,7 +331,7 @@ async def _start_activity(
     try:
         handle = await client.start_activity(
             plan.name,
-            args=[plan.payload] if plan.takes_input else [],
+            args=plan.args,
             id=job_id,
             task_queue=plan.task_queue,
             start_to_close_timeout=plan.start_to_close_timeout,
