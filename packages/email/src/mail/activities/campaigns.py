@@ -108,14 +108,7 @@ async def open_campaign(input: CampaignRef) -> CampaignCounts:
         if campaign.status == "draft":
             campaign.status = "running"
         counts = await store.campaign_counts(s, input.campaign_id)
-    return CampaignCounts(
-        total=sum(counts.values()),
-        sent=counts["sent"],
-        skipped=counts["skipped"],
-        failed=counts["failed"],
-        remaining=counts["pending"],
-        rate_per_minute=campaign.rate_per_minute,
-    )
+    return _counts(campaign, counts)
 
 
 @activities.defn(retry=MAIL_CAMPAIGN, start_to_close=timedelta(seconds=30))
@@ -134,14 +127,7 @@ async def close_campaign(input: CloseCampaignInput) -> CampaignCounts | None:
         campaign = await _campaign(s, input.campaign_id)
         await store.finish_campaign(s, input.campaign_id, input.status)
         counts = await store.campaign_counts(s, input.campaign_id)
-    return CampaignCounts(
-        total=sum(counts.values()),
-        sent=counts["sent"],
-        skipped=counts["skipped"],
-        failed=counts["failed"],
-        remaining=counts["pending"],
-        rate_per_minute=campaign.rate_per_minute,
-    )
+    return _counts(campaign, counts)
 
 
 @activities.defn(
@@ -258,6 +244,17 @@ async def _campaign(s: AsyncSession, campaign_id: int) -> Campaign:
     if campaign is None:
         raise invalid_campaign(f"campaign {campaign_id} does not exist")
     return campaign
+
+
+def _counts(campaign: Campaign, by_status: dict[str, int]) -> CampaignCounts:
+    return CampaignCounts(
+        total=sum(by_status.values()),
+        sent=by_status["sent"],
+        skipped=by_status["skipped"],
+        failed=by_status["failed"],
+        remaining=by_status["pending"],
+        rate_per_minute=campaign.rate_per_minute,
+    )
 
 
 async def _pending(campaign_id: int) -> int:
