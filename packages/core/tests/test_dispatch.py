@@ -82,10 +82,19 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 async def runs_of(client: Client, mode: str, job_id: str) -> int:
-    """How many runs the server holds for ``job_id``."""
-    if mode == "activity":
-        return (await client.count_activities(f"ActivityId = '{job_id}'")).count
-    return len([w async for w in client.list_workflows(f"WorkflowId = '{job_id}'")])
+    """How many runs the server holds for ``job_id``.
+
+    Visibility lags the executions by a moment: a run that just finished may not be counted yet,
+    so zero is asked again for a few seconds (a duplicate run would show as a second one)."""
+    deadline = time.monotonic() + 10
+    while True:
+        if mode == "activity":
+            count = (await client.count_activities(f"ActivityId = '{job_id}'")).count
+        else:
+            count = len([w async for w in client.list_workflows(f"WorkflowId = '{job_id}'")])
+        if count or time.monotonic() > deadline:
+            return count
+        await asyncio.sleep(0.1)
 
 
 async def test_dispatch_by_function_returns_a_typed_result(

@@ -148,7 +148,6 @@ def plan_job(
     start_delay: timedelta | float | None,
     priority: int | None,
     fairness_key: str | None,
-    payload_limit: int | None = None,
     payload_converter: PayloadConverter | None = None,
 ) -> JobPlan:
     """Validate a dispatch call and decide what the job runs; raises :class:`DispatchError`.
@@ -167,7 +166,7 @@ def plan_job(
     queue = _queue(config, name, task_queue or (overrides.task_queue if overrides else None))
     payload = encode_input(config, input)
     takes_input = (config.input_type is not None) if config else input is not None
-    limit = settings().payload_limit if payload_limit is None else payload_limit
+    limit = settings().payload_limit
     args = _args(name, payload, takes_input, limit, payload_converter)
     base = config or _UNKNOWN_DEFAULTS
     if overrides is None:

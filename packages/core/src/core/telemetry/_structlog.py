@@ -4,8 +4,8 @@ structlog imports rich (and through it pygments) whenever rich is installed — 
 CLI's tables — to pretty-print tracebacks. Lanes never lets it: tracebacks become text in
 :func:`~core.telemetry.configure_logging` before redaction, so the renderer only ever sees strings.
 Hiding rich for the length of structlog's own import keeps a worker's memory and start-up to what
-it uses (``bench/``: figure 4); a process that imported rich first (the ``lanes`` CLI) gets
-structlog as usual. Output is the same either way (``test_logging``).
+it uses (``bench/``: figure 4); a process that imported rich before structlog gets structlog as
+usual. Output is the same either way: the renderer is only ever handed text.
 """
 
 from __future__ import annotations
