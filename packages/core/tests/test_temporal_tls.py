@@ -90,3 +90,22 @@ async def test_a_server_certificate_from_another_ca_is_refused_clearly(
     message = str(refused.value)
     assert f"cannot reach Temporal at {proxy.address}" in message
     assert "TLS" in message and "TEMPORAL_TLS_SERVER_CA_CERT_PATH" in message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "Failed client connect: Connection error: unexpected EOF",
+        "Failed client connect: transport error: Broken pipe (os error 32)",
+        # Seen on CI: the proxy's alert and close overtook the client's first request.
+        "Failed client connect: `get_system_info` call error after connection: Status { code: "
+        'Unknown, message: "transport error", source: Some(tonic::transport::Error(Transport, '
+        "hyper::Error(Io, Kind(ConnectionReset)))) }",
+    ],
+)
+def test_every_way_a_refused_client_certificate_shows_names_the_client_cert(error: str) -> None:
+    from core.client import _hint
+
+    assert "TEMPORAL_TLS_CLIENT_CERT_PATH" in _hint(error, {"tls": True})
+    # Without TLS the same words mean an unreachable server, and the hint says so.
+    assert "uv run lanes dev" in _hint(error, {})

@@ -64,10 +64,20 @@ def _hint(error: str, config: dict[str, Any]) -> str:
             "TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it (and "
             "TEMPORAL_TLS_SERVER_NAME to the name in it)"
         )
-    tls_words = ("certificate", "handshake", "tls", "eof", "connection closed", "broken pipe")
+    tls_words = (
+        "certificate",
+        "handshake",
+        "tls",
+        "eof",
+        "connection closed",
+        "broken pipe",
+        "connectionreset",
+        "connection reset",
+    )
     if config.get("tls") and any(w in lowered for w in tls_words):
         # With TLS 1.3 a refused client certificate shows on the client as a closed connection
-        # (EOF, or a broken pipe when the client was still writing).
+        # after its handshake: EOF, a broken pipe when the client was still writing, or a reset
+        # when the server's alert and close overtook the client's first request.
         return (
             f"the TLS connection failed ({error}); if the server requires a client certificate "
             "(mTLS), set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
