@@ -1,7 +1,7 @@
 """LLM analysis against a loopback model: commits per second, and the global rate limit.
 
     uv run python -m bench.analysis [--part all|throughput|rate-limit] [--quick]
-        [--commits 1000] [--concurrency 16] [--latency 0.2] [--limit 20] [--jobs 300]
+        [--commits 1000] [--concurrency 16] [--latency 0.2] [--limit 20/s] [--jobs 300]
 
 Starts its own Temporal dev server and the analysis tests' loopback OpenAI-compatible server in a
 process of its own (every answer delayed by ``--latency``), each stopped by PID at the end, and a
@@ -25,15 +25,16 @@ imports pydantic-ai and the OpenAI SDK on its first model call; its time is prin
 
 **Global rate limit** (part ``rate-limit``): two ``analysis-worker`` processes, each with
 ``LANES_ANALYSIS_CONCURRENCY=--concurrency``, both given ``LANES_RATE_LIMITS='{"analysis":
---limit}'`` — the server's task-queue rate limit (activities started per second on the queue,
-over every worker), which core applies through the SDK's ``max_task_queue_activities_per_second``.
-``--jobs`` one-commit ``analyze_commits`` jobs (the set-up docs/analysis.md gives for keeping N
-workers under a provider's calls/s: a job per commit, so jobs/s is calls/s) are dispatched at
-once, after ten untimed ones that warm both workers up. Unlimited, the two workers would make up
-to 2 x 16 / 0.2 s = 160 calls/s. Against the limit it reports, from the times the model saw the
-calls: the mean rate (first to last call, and from the second second on), the calls in the
-first second (the server's limiter is a token bucket, full after an idle spell), the peak in any
-one-second window and in any five-second window; and each worker's CPU (both took part).
+"--limit"}'`` (default ``20/s``): at most 20 calls in any one-second window over every worker,
+which core turns into the server's task-queue rate (``core.ratelimit``: 19 / 2.2 s = 8.6 starts/s,
+room for the server's one-second burst) and applies through the SDK's
+``max_task_queue_activities_per_second``. ``--jobs`` one-commit ``analyze_commits`` jobs (the
+set-up docs/analysis.md gives for keeping N workers under a provider's calls/s: a job per commit,
+so jobs/s is calls/s) are dispatched at once, after ten untimed ones that warm both workers up.
+Unlimited, the two workers would make up to 2 x 16 / 0.2 s = 160 calls/s. From the times the
+model saw the calls it reports the busiest window of the limit's length (closed, anywhere in the
+run, the first second included) against the limit, the mean rate against the server rate and
+the limit, and each worker's CPU (both took part).
 
 ``--quick`` analyses 200 commits and runs 100 rate-limited jobs.
 """
@@ -151,11 +152,12 @@ async def raw_rate(url: str, n: int, concurrency: int) -> float:
 
 
 def peak_in_window(times: list[float], window: float = 1.0) -> int:
-    """The most requests in any ``window`` seconds (windows start at every request)."""
+    """The most requests in any closed window of ``window`` seconds (one starts at every
+    request)."""
     times = sorted(times)
     peak, start = 0, 0
     for end, t in enumerate(times):
-        while t - times[start] >= window:
+        while t - times[start] > window:
             start += 1
         peak = max(peak, end - start + 1)
     return peak
@@ -248,11 +250,13 @@ async def analysis_workers(address: str, count: int, **env: str) -> AsyncIterato
 
 
 async def rate_limit(
-    server: DevServer, model: Model, jobs: int, concurrency: int, latency: float, limit: float
+    server: DevServer, model: Model, jobs: int, concurrency: int, latency: float, limit: str
 ) -> None:
     """Part 2: two worker processes under one server-side limit, one-commit jobs."""
     from core.client import connect
+    from core.ratelimit import RateLimit
 
+    declared = RateLimit.parse(limit)
     client = await connect(target_host=server.address)
     queue = str(TaskQueue.ANALYSIS)
     env = {
@@ -268,23 +272,23 @@ async def rate_limit(
         cpu = [cpu_seconds(w.pid) - c for w, c in zip(workers, cpu, strict=True)]
         times = (await model.request_times())[before:]
     times.sort()
-    later = [t for t in times if t - times[0] >= 1.0]
     unlimited = 2 * concurrency / latency
+    server_rate = declared.server_rate()
+    peak = peak_in_window(times, declared.window)
+    mean = _rate(times)
     print(f"global rate limit: 2 worker processes, {concurrency} calls in flight each")
     print(f'  LANES_RATE_LIMITS={env["LANES_RATE_LIMITS"]}: {jobs} one-commit jobs in '
           f"{elapsed:.1f}s, {calls} model calls (unlimited, the two workers allow "
           f"{unlimited:.0f}/s)")  # fmt: skip
     print(
-        f"  mean rate: {_rate(times):.1f} calls/s first to last call, {_rate(later):.1f} "
-        f"calls/s from the second second on (limit {limit:g})"
+        f"  busiest {declared.window:g} s window: {peak} calls, limit {declared.count} "
+        f"({'held' if peak <= declared.count else 'EXCEEDED'}); first second: "
+        f"{peak_in_window([t for t in times if t - times[0] <= 1.0])} calls"
     )
     print(
-        f"  first second: {len(times) - len(later)} calls (the server's limiter is a token "
-        f"bucket holding about one second's worth: after an idle spell, that many start at once)"
-    )
-    print(
-        f"  peak in any 1 s window: {peak_in_window(times)} calls, {peak_in_window(later)} "
-        f"from the second second on; over any 5 s window: {peak_in_window(times, 5.0) / 5:.1f}/s"
+        f"  mean rate: {mean:.2f} calls/s first to last call = {mean / server_rate:.2f}x the "
+        f"server rate core set ({server_rate:.2f}/s), "
+        f"{mean / (declared.count / declared.window):.2f}x the limit's own rate"
     )
     print(f"  CPU of each worker over the run: {' / '.join(f'{c:.1f}s' for c in cpu)}")
 
@@ -331,7 +335,9 @@ if __name__ == "__main__":
     parser.add_argument("--commits", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--limit", type=float, default=20.0, help="calls/s over both workers")
+    parser.add_argument(
+        "--limit", default="20/s", help="most calls in any window over both workers (20/s, 1200/m)"
+    )
     parser.add_argument("--jobs", type=int, default=300, help="rate-limited one-commit jobs")
     parser.add_argument("--quick", action="store_true", help="200 commits, 100 limited jobs")
     asyncio.run(main(parser.parse_args()))

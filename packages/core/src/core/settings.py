@@ -21,12 +21,13 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import (
     BeforeValidator,
     Field,
-    PositiveFloat,
     SecretStr,
     ValidationError,
     field_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.ratelimit import RateLimit
 
 __all__ = [
     "DEFAULT_TEMPORAL_ADDRESS",
@@ -117,10 +118,12 @@ class LanesSettings(BaseSettings):
     payload_limit: int = Field(default=2 * 1024 * 1024, ge=0)
     """Largest job input or result in bytes; keep it at the server's ``limit.blobSize.error``
     (2 MB by default). 0 turns the check off. Default: 2 MB."""
-    rate_limits: dict[str, PositiveFloat] = {}
-    """Jobs per second each queue may start, across all its workers, as JSON
-    (``{"analysis": 10}``): Celery's ``rate_limit``, applied by the server when workers poll, not
-    by sleeping in workers. Every worker of a queue must be given the same value. Default: none."""
+    rate_limits: dict[str, Annotated[RateLimit, BeforeValidator(RateLimit.parse)]] = {}
+    """The most jobs each queue may start in any second, minute or hour, across all its workers,
+    as JSON in Celery's ``rate_limit`` notation (``{"analysis": "1200/m", "sync": 5}``; a bare
+    number is per second). Applied by the server when workers poll, not by sleeping in workers,
+    at the rate that keeps every window under the limit despite the server's one-second burst
+    (``core.ratelimit``). Give every worker of a queue the same value. Default: none."""
     ui_url: str = "http://127.0.0.1:8233"
     """The Temporal UI, for the links ``lanes jobs`` prints. Default: ``lanes dev``'s UI."""
     result_waits: int = Field(default=500, ge=1)
@@ -188,11 +191,14 @@ def load_settings(cls: type[S], what: str = "settings") -> S:
         prefix = str(cls.model_config.get("env_prefix") or "")
         problems = []
         for e in err.errors():
-            name = "_".join(str(p) for p in e["loc"])
+            # A field, then (for a dict or list setting) the key or index inside its JSON value.
+            head, *inside = e["loc"] or ("",)
+            name = str(head).upper() + "".join(f"[{p!r}]" for p in inside)
             field = cls.model_fields.get(str(e["loc"][0])) if e["loc"] else None
             secret = field is not None and "SecretStr" in repr(field.annotation)
             shown = "(hidden)" if secret else repr(e.get("input"))
-            problems.append(f"{prefix}{name.upper()}={shown}: {e['msg']}")
+            message = str(e["msg"]).removeprefix("Value error, ")
+            problems.append(f"{prefix}{name}={shown}: {message}")
         raise SettingsError(f"invalid {what}: {'; '.join(problems)}") from None
 
 

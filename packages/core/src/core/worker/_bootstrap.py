@@ -117,6 +117,7 @@ def build_worker(
         # One thread per activity slot: fewer would queue started activities behind each other
         # while their start-to-close clocks run (the SDK warns about exactly that).
         activity_executor = ThreadPoolExecutor(config.max_concurrent_activities)
+    limit = config.rate_limits.get(queue)
     return Worker(
         client,
         task_queue=queue,
@@ -132,7 +133,7 @@ def build_worker(
         max_concurrent_workflow_tasks=config.max_concurrent_workflow_tasks,
         max_concurrent_local_activities=config.max_concurrent_local_activities,
         # LANES_RATE_LIMITS: enforced by the server for the whole queue, every worker included.
-        max_task_queue_activities_per_second=config.rate_limits.get(queue),
+        max_task_queue_activities_per_second=limit.server_rate() if limit else None,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),
@@ -211,6 +212,15 @@ async def serve(
             client.service_client.config.target_host,
             config.shutdown_timeout.total_seconds(),
         )
+        for queue in state.queues:
+            if limit := config.rate_limits.get(queue):
+                log.info(
+                    "queue %s rate limit %s: the server starts at most %.2f jobs/s, so no window "
+                    "sees more than the limit",
+                    queue,
+                    limit,
+                    limit.server_rate(),
+                )
         if on_ready is not None:
             on_ready(state)
         stopped = asyncio.create_task(stop.wait())
