@@ -41,6 +41,7 @@ import pydantic
 from temporalio import activity as temporal_activity
 from temporalio.common import RetryPolicy
 
+from core.ratelimit import RateLimit
 from core.retry import STANDARD_RETRY, retry_policy
 from core.task_queues import TaskQueue, queue_of_package
 
@@ -98,6 +99,9 @@ class ActivityConfig:
     (the server's middle, 3)."""
     fairness_key: str | None = None
     """Fairness key of its jobs (a tenant id, say); a dispatch may override it. Default: none."""
+    rate_limit: RateLimit | None = None
+    """The most jobs its queue (a lane of its own) starts in any window; ``LANES_RATE_LIMITS``
+    overrides it. Default: none."""
 
     def validate_input(self, value: Any) -> Any:
         """Validate ``value`` against the input type; raises ``ValueError`` saying what is wrong."""
@@ -266,6 +270,7 @@ def defn(
     local: bool = False,
     priority: int | None = None,
     fairness_key: str | None = None,
+    rate_limit: str | int | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -282,6 +287,7 @@ def defn(
     local: bool = False,
     priority: int | None = None,
     fairness_key: str | None = None,
+    rate_limit: str | int | None = None,
 ) -> F | Callable[[F], F]:
     """Declare a Temporal activity and register how it runs.
 
@@ -306,6 +312,12 @@ def defn(
         fairness_key: Fairness key of its jobs: the server shares a queue's capacity between
             keys, so one key's backlog does not starve another's (needs the server's
             ``matching.enableFairness``, which ``lanes dev`` turns on). Default: none.
+        rate_limit: The most jobs started in any second, minute or hour across every worker,
+            Celery's notation (``"10/s"``, ``"1200/m"``; :mod:`core.ratelimit`), applied by the
+            server to a whole queue: so the activity must run on a *lane* of its domain, a
+            queue of its own named ``<domain>.<lane>`` (``queue="analysis.llm"``), which the
+            domain's worker polls beside its main one. ``LANES_RATE_LIMITS`` for that queue
+            overrides it. Default: none.
     """
 
     def decorate(f: F) -> F:
@@ -320,6 +332,7 @@ def defn(
             local=local,
             priority=priority,
             fairness_key=fairness_key,
+            rate_limit=rate_limit,
         )
         existing = _REGISTRY.get(config.name)
         if existing is not None and _origin(existing.fn) != _origin(f):
@@ -348,6 +361,7 @@ def _build_config(
     local: bool = False,
     priority: int | None = None,
     fairness_key: str | None = None,
+    rate_limit: str | int | None = None,
 ) -> ActivityConfig:
     activity_name = name or f.__name__
     where = f"activity {activity_name!r} ({_origin(f)})"
@@ -388,6 +402,15 @@ def _build_config(
         policy = retry_policy(retry)
     except KeyError as err:
         raise ValueError(f"{where}: {err.args[0]}") from None
+    try:
+        declared = RateLimit.parse(rate_limit) if rate_limit is not None else None
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    if declared is not None and local:
+        raise ValueError(
+            f"{where}: a local activity runs inside its workflow's worker, where the server "
+            "cannot limit its rate; drop local=True or rate_limit"
+        )
     return ActivityConfig(
         name=activity_name,
         fn=f,
@@ -403,6 +426,7 @@ def _build_config(
         module=f.__module__,
         priority=priority,
         fairness_key=fairness_key,
+        rate_limit=declared,
     )
 
 

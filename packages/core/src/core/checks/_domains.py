@@ -54,7 +54,7 @@ def check_domains(names: Iterable[str] | None = None) -> list[Finding]:
             findings.append(Finding(where, line, "activity", f"domain {name!r}: {err}"))
     for loaded_domain in loaded:
         findings.extend(check_activities(loaded_domain))
-    served = {d.task_queue: d for d in loaded}
+    served = {q: d for d in loaded for q in d.queues}
     for package in ["core", *(packages[n] for n in sorted(names or packages) if n in packages)]:
         domain = next((d for d in loaded if d.package == package), None)
         for path in workflow_files(package):

@@ -47,8 +47,10 @@ def _list_served() -> None:
             domain = domains.load(name)
         except (DomainError, ValueError, TypeError, ImportError):
             continue  # reported as a finding
-        click.echo(f"{domain.name} (queue {domain.task_queue}, package {domain.package})")
+        lanes = f", lanes {', '.join(domain.lanes)}" if domain.lanes else ""
+        click.echo(f"{domain.name} (queue {domain.task_queue}{lanes}, package {domain.package})")
         for config in domain.activities:
-            click.echo(f"  activity  {config.name}")
+            where = f"  (lane {config.queue})" if config.queue != domain.task_queue else ""
+            click.echo(f"  activity  {config.name}{where}")
         for wf in domain.workflows:
             click.echo(f"  workflow  {wf.__temporal_workflow_definition.name}")  # type: ignore[attr-defined]

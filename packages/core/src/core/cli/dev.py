@@ -182,7 +182,7 @@ async def _serve_reloading(
 
     include = list(include)
     folders = _source_folders([*(d.package for d in loaded), "core"], include)
-    queues = ", ".join(d.task_queue for d in loaded)
+    queues = ", ".join(q for d in loaded for q in d.queues)
     click.echo(f"workers          {queues}  (reloading on changes; Ctrl-C stops everything)")
     changes = awatch(*folders, watch_filter=PythonFilter(), stop_event=stop)
     while not stop.is_set():

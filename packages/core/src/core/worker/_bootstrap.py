@@ -117,7 +117,7 @@ def build_worker(
         # One thread per activity slot: fewer would queue started activities behind each other
         # while their start-to-close clocks run (the SDK warns about exactly that).
         activity_executor = ThreadPoolExecutor(config.max_concurrent_activities)
-    limit = config.rate_limits.get(queue)
+    limit = config.rate_limits.get(queue) or domain.rate_limits.get(queue)
     return Worker(
         client,
         task_queue=queue,
@@ -183,7 +183,7 @@ async def serve(
     """Serve the domains until ``stop`` is set (or SIGTERM/SIGINT), then drain and return."""
     config = settings()
     stop = stop or asyncio.Event()
-    state = HealthState(queues=[d.task_queue for d in domain_list])
+    state = HealthState(queues=[q for d in domain_list for q in d.queues])
     if install_signal_handlers:
         _install_signal_handlers(stop)
     server = (
@@ -203,7 +203,12 @@ async def serve(
         client = client or await connect()
         if config.sync_schedules:
             await sync_domain_schedules(client, domain_list)
-        workers = [build_worker(client, d, config=config) for d in domain_list]
+        # One worker per queue: a domain's main queue and each lane of it (core.domains).
+        workers = [
+            build_worker(client, d, task_queue=q, config=config)
+            for d in domain_list
+            for q in d.queues
+        ]
         tasks = [asyncio.create_task(w.run(), name=f"worker-{w.task_queue}") for w in workers]
         state.ready = True
         log.info(
@@ -212,8 +217,9 @@ async def serve(
             client.service_client.config.target_host,
             config.shutdown_timeout.total_seconds(),
         )
+        limits = {q: d.rate_limits[q] for d in domain_list for q in d.rate_limits}
         for queue in state.queues:
-            if limit := config.rate_limits.get(queue):
+            if limit := config.rate_limits.get(queue) or limits.get(queue):
                 log.info(
                     "queue %s rate limit %s: the server starts at most %.2f jobs/s, so no window "
                     "sees more than the limit",

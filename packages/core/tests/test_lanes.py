@@ -1,0 +1,191 @@
+"""Lanes of a domain: an activity on a queue of its own (``<domain>.<lane>``), polled by the
+domain's worker beside its main queue, with a rate limit of its own that the server applies."""
+
+import asyncio
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio import activity
+from temporalio.client import Client
+
+from core import activities, domains
+from core.dispatch import dispatch
+from core.domains import Domain, DomainError
+from core.ratelimit import RateLimit
+from core.settings import settings
+from core.worker import serve
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Activities declared in a test leave the process's registry when it ends."""
+    monkeypatch.setattr(activities, "_REGISTRY", dict(activities._REGISTRY))
+
+
+@pytest.fixture
+def no_schedule_sync(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LANES_SYNC_SCHEDULES", "false")
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
+
+
+def test_a_rate_limit_is_checked_where_it_is_declared(scratch_registry: None) -> None:
+    async def slow() -> None: ...
+
+    with pytest.raises(ValueError, match=r"activity 'lanes_test\.a'.*'5/d' is not a rate limit"):
+        activities.defn(name="lanes_test.a", queue="q.slow", rate_limit="5/d")(slow)
+    with pytest.raises(ValueError, match=r"local activity .* cannot limit its rate"):
+        activities.defn(name="lanes_test.b", queue="q.slow", rate_limit="5/s", local=True)(slow)
+    config = activities.defn(name="lanes_test.c", queue="q.slow", rate_limit="1200/m")(slow)
+    assert activities.registered()["lanes_test.c"].rate_limit == RateLimit(1200, 60.0)
+    assert config is not None
+
+
+def domain_package(
+    root: Path, monkeypatch: pytest.MonkeyPatch, domain: str, activities_source: str
+) -> str:
+    """An installed-looking domain ``domain`` whose activities module is ``activities_source``."""
+    package = f"lanes_pkg_{uuid.uuid4().hex[:8]}"
+    (root / package / "activities").mkdir(parents=True)
+    (root / package / "__init__.py").write_text("")
+    (root / package / "workflows.py").write_text("__all__: list[str] = []\n")
+    (root / package / "activities" / "__init__.py").write_text(
+        "from core import activities\n\n" + textwrap.dedent(activities_source)
+    )
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setattr(domains, "installed", lambda: {domain: package})
+    return package
+
+
+def test_a_domain_collects_its_lanes_and_their_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scratch_registry: None
+) -> None:
+    domain_package(
+        tmp_path,
+        monkeypatch,
+        "billing",
+        """
+        @activities.defn(name="billing.invoice", queue="billing")
+        async def invoice() -> None: ...
+
+        @activities.defn(name="billing.charge", queue="billing.psp", rate_limit="100/m")
+        async def charge() -> None: ...
+
+        @activities.defn(name="billing.refund", queue="billing.psp")
+        async def refund() -> None: ...
+
+        @activities.defn(name="billing.export", queue="billing.bulk")
+        async def export() -> None: ...
+        """,
+    )
+    loaded = domains.load("billing")
+    assert loaded.queues == ("billing", "billing.bulk", "billing.psp")
+    assert dict(loaded.rate_limits) == {"billing.psp": RateLimit(100, 60.0)}
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            """
+            @activities.defn(name="shop.pay", queue="shop", rate_limit="5/s")
+            async def pay() -> None: ...
+            """,
+            r"would limit every job of the domain; give it a lane of its own "
+            r"\(queue='shop\.pay'\)",
+        ),
+        (
+            """
+            @activities.defn(name="shop.a", queue="shop.psp", rate_limit="5/s")
+            async def a() -> None: ...
+
+            @activities.defn(name="shop.b", queue="shop.psp", rate_limit="10/s")
+            async def b() -> None: ...
+            """,
+            r"lane 'shop\.psp' has two rate limits: '5/s' from activity 'shop\.a' and '10/s'",
+        ),
+        (
+            """
+            @activities.defn(name="shop.c", queue="shopping.c")
+            async def c() -> None: ...
+            """,
+            r"declares queue 'shopping\.c', but domain 'shop' serves queue 'shop' and its lanes",
+        ),
+    ],
+)
+def test_what_a_domain_refuses(
+    source: str,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scratch_registry: None,
+) -> None:
+    domain_package(tmp_path, monkeypatch, "shop", source)
+    with pytest.raises(DomainError, match=message):
+        domains.load("shop")
+
+
+async def test_a_lane_is_served_beside_the_main_queue_under_its_own_limit(
+    temporal_client: Client, task_queue: str, scratch_registry: None, no_schedule_sync: None
+) -> None:
+    lane = f"{task_queue}.psp"
+    ran: dict[str, list[tuple[float, str]]] = {"lane": [], "main": []}
+
+    @activities.defn(name=f"{task_queue}.charge", queue=lane, rate_limit="10/s")
+    async def charge() -> None:
+        ran["lane"].append((time.monotonic(), activity.info().task_queue))
+
+    @activities.defn(name=f"{task_queue}.invoice", queue=task_queue)
+    async def invoice() -> None:
+        ran["main"].append((time.monotonic(), activity.info().task_queue))
+
+    domain = Domain(
+        name="lanes-test",
+        package="",
+        task_queue=task_queue,
+        activities=(
+            activities.registered()[f"{task_queue}.charge"],
+            activities.registered()[f"{task_queue}.invoice"],
+        ),
+        lanes=(lane,),
+        rate_limits={lane: RateLimit(10, 1.0)},
+    )
+    ready, stop = asyncio.Event(), asyncio.Event()
+    served: list[str] = []
+
+    def on_ready(state: object) -> None:
+        served.extend(state.queues)  # type: ignore[attr-defined]
+        ready.set()
+
+    task = asyncio.create_task(
+        serve(
+            [domain],
+            client=temporal_client,
+            stop=stop,
+            install_signal_handlers=False,
+            health=False,
+            on_ready=on_ready,
+        )
+    )
+    try:
+        await asyncio.wait_for(ready.wait(), 15)
+        assert served == [task_queue, lane]
+        # Dispatched by function: the registry routes each to its queue.
+        jobs = [await dispatch(charge, client=temporal_client) for _ in range(16)]
+        jobs += [await dispatch(invoice, client=temporal_client) for _ in range(16)]
+        await asyncio.wait_for(asyncio.gather(*(j.result() for j in jobs)), 60)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert {q for _, q in ran["lane"]} == {lane} and {q for _, q in ran["main"]} == {task_queue}
+    lane_times = sorted(t for t, _ in ran["lane"])
+    # 10/s becomes 4.1 starts/s on the server: after its burst of 5, the other 11 take ~2.7 s.
+    assert lane_times[-1] - lane_times[0] >= 2.0, lane_times[-1] - lane_times[0]
+    assert max(sum(1 for t in lane_times if s <= t <= s + 1.0) for s in lane_times) <= 10
+    # The main queue is not limited: its 16 jobs, dispatched after the lane's, finish first.
+    assert max(t for t, _ in ran["main"]) < lane_times[-1]
