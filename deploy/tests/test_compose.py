@@ -101,3 +101,13 @@ def test_collector_sends_traces_to_jaeger_and_scrapes_every_worker() -> None:
     assert set(dns["names"]) == {n for n in services if n.endswith("-worker")}
     ports = {services[n]["environment"]["LANES_HEALTH_PORT"] for n in dns["names"]}
     assert ports == {str(dns["port"])}
+
+
+def test_the_email_worker_sends_to_mailpit_unless_given_a_relay() -> None:
+    services = load(COMPOSE)["services"]
+    value = services["email-worker"]["environment"]["LANES_SMTP_URL"]
+    default = re.fullmatch(r"\$\{LANES_SMTP_URL:-(.+)\}", value)
+    assert default is not None, value
+    assert host_of(default.group(1)) == "mailpit" and "mailpit" in services
+    image = services["mailpit"]["image"]
+    assert re.fullmatch(r"axllent/mailpit:v\d+\.\d+\.\d+", image), "pin the image's version"
