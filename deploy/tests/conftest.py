@@ -102,7 +102,7 @@ def worker_environments(rendered: dict[str, str]) -> dict[str, dict[str, str]]:
 
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
     found = {
-        f"compose:{name}": {k: str(v) for k, v in service["environment"].items()}
+        f"compose:{name}": {k: _interpolated(str(v)) for k, v in service["environment"].items()}
         for name, service in compose.items()
         if name.endswith("-worker")
     }
@@ -111,6 +111,12 @@ def worker_environments(rendered: dict[str, str]) -> dict[str, dict[str, str]]:
             if doc and doc["kind"] == "ConfigMap":
                 found[f"{overlay}:{doc['metadata']['name']}"] = doc["data"]
     return found
+
+
+def _interpolated(value: str) -> str:
+    """A compose value as compose hands it over with none of its variables set:
+    ``${NAME:-default}`` becomes ``default``."""
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", value)
 
 
 @pytest.fixture(scope="session")

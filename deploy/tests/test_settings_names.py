@@ -15,7 +15,10 @@ import pytest
 import yaml
 from temporalio.envconfig import ClientConfig
 
+from analysis.settings import AnalysisSettings
 from core.settings import LanesSettings
+from mail.settings import MailSettings
+from operations.settings import OperationsSettings
 from sync.settings import SyncSettings
 
 DEPLOY = Path(__file__).resolve().parents[1]
@@ -38,7 +41,7 @@ OTEL_ENV = {
     "OTEL_RESOURCE_ATTRIBUTES",
 }
 # Domains read LANES_* settings of their own; each must be a field of one of these.
-DOMAIN_SETTINGS = (SyncSettings,)
+DOMAIN_SETTINGS = (SyncSettings, AnalysisSettings, MailSettings, OperationsSettings)
 
 
 def test_every_name_has_a_reader_and_every_value_parses(
