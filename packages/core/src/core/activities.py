@@ -314,8 +314,8 @@ def defn(
             ``matching.enableFairness``, which ``lanes dev`` turns on). Default: none.
         rate_limit: The most jobs started in any second, minute or hour across every worker,
             Celery's notation (``"10/s"``, ``"1200/m"``; :mod:`core.ratelimit`), applied by the
-            server to a whole queue: so the activity must run on a *lane* of its domain, a
-            queue of its own named ``<domain>.<lane>`` (``queue="analysis.llm"``), which the
+            server to a whole queue: so the activity must run on a *sub-queue* of its domain, a
+            queue of its own named ``<domain>.<name>`` (``queue="analysis.llm"``), which the
             domain's worker polls beside its main one. ``LANES_RATE_LIMITS`` for that queue
             overrides it. Default: none.
     """

@@ -5,8 +5,8 @@ entry-point group (``sync = "sync"``, ``email = "mail"``). The entry-point name 
 its task queue. Its activities are every ``@activities.defn`` function in the modules under
 ``<package>.activities``; its workflows are the classes ``<package>.workflows`` exports.
 
-An activity may run on a *lane* of its domain instead: a queue of its own named
-``<domain>.<lane>`` (``queue="analysis.llm"``), polled by the same worker process beside the
+An activity may run on a *sub-queue* of its domain instead: a queue of its own named
+``<domain>.<name>`` (``queue="analysis.llm"``), polled by the same worker process beside the
 domain's main queue — Celery's task routing, and what a rate limit of its own needs (the server
 limits whole queues).
 
@@ -47,17 +47,18 @@ class Domain:
     activities: tuple[ActivityConfig, ...] = ()
     workflows: tuple[type, ...] = ()
     modules: tuple[str, ...] = field(default=(), repr=False)
-    lanes: tuple[str, ...] = ()
-    """Queues of its own some activities run on (``analysis.llm``), polled beside the main one."""
+    sub_queues: tuple[str, ...] = ()
+    """Queues of their own some activities run on (``analysis.llm``), polled beside the main
+    one."""
     rate_limits: Mapping[str, RateLimit] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
-    """Rate limits the activities declare, by lane; ``LANES_RATE_LIMITS`` overrides them."""
+    """Rate limits the activities declare, by sub-queue; ``LANES_RATE_LIMITS`` overrides them."""
 
     @property
     def queues(self) -> tuple[str, ...]:
-        """Every queue its worker polls: the main one, then its lanes."""
-        return (self.task_queue, *self.lanes)
+        """Every queue its worker polls: the main one, then its sub-queues."""
+        return (self.task_queue, *self.sub_queues)
 
 
 def installed() -> dict[str, str]:
@@ -96,13 +97,14 @@ def load(name: str, include: Iterable[str] = ()) -> Domain:
             if not ours:
                 raise DomainError(
                     f"activity {config.name!r} in {config.module} declares queue "
-                    f"{config.queue!r}, but domain {name!r} serves queue {name!r} and its lanes "
-                    f"({name!r}.<lane>); declare it in the package of the domain that runs it"
+                    f"{config.queue!r}, but domain {name!r} serves queue {name!r} and its "
+                    f"sub-queues ('{name}.<name>'); declare it in the package of the domain that "
+                    "runs it"
                 )
             mine.append(config)
         elif config.module in include and ours:
             mine.append(config)
-    lanes = sorted({str(c.queue) for c in mine if c.queue != name})
+    sub_queues = sorted({str(c.queue) for c in mine if c.queue != name})
     return Domain(
         name=name,
         package=package,
@@ -110,13 +112,13 @@ def load(name: str, include: Iterable[str] = ()) -> Domain:
         activities=tuple(sorted(mine, key=lambda c: c.name)),
         workflows=tuple(workflows),
         modules=tuple(modules),
-        lanes=tuple(lanes),
+        sub_queues=tuple(sub_queues),
         rate_limits=MappingProxyType(_declared_limits(name, mine)),
     )
 
 
 def _declared_limits(name: str, configs: Iterable[ActivityConfig]) -> dict[str, RateLimit]:
-    """Each lane's declared rate limit; one lane, one limit; never the main queue's."""
+    """Each sub-queue's declared rate limit: one per sub-queue, never on the main queue."""
     limits: dict[str, RateLimit] = {}
     declared_by: dict[str, str] = {}
     for config in configs:
@@ -126,15 +128,15 @@ def _declared_limits(name: str, configs: Iterable[ActivityConfig]) -> dict[str, 
         if queue == name:
             raise DomainError(
                 f"activity {config.name!r} declares rate_limit={str(config.rate_limit)!r} on "
-                f"queue {name!r}, which would limit every job of the domain; give it a lane of "
+                f"queue {name!r}, which would limit every job of the domain; give it a queue of "
                 f"its own (queue={name + '.' + config.name.rsplit('.', 1)[-1]!r}), or limit the "
                 f"whole queue with LANES_RATE_LIMITS"
             )
         if queue in limits and limits[queue] != config.rate_limit:
             raise DomainError(
-                f"lane {queue!r} has two rate limits: {str(limits[queue])!r} from activity "
+                f"queue {queue!r} has two rate limits: {str(limits[queue])!r} from activity "
                 f"{declared_by[queue]!r} and {str(config.rate_limit)!r} from {config.name!r}; "
-                "the server limits the whole lane, so declare one"
+                "the server limits the whole queue, so declare one"
             )
         limits[queue], declared_by[queue] = config.rate_limit, config.name
     return limits

@@ -47,10 +47,10 @@ def _list_served() -> None:
             domain = domains.load(name)
         except (DomainError, ValueError, TypeError, ImportError):
             continue  # reported as a finding
-        lanes = f", lanes {', '.join(domain.lanes)}" if domain.lanes else ""
-        click.echo(f"{domain.name} (queue {domain.task_queue}{lanes}, package {domain.package})")
+        subs = f", sub-queues {', '.join(domain.sub_queues)}" if domain.sub_queues else ""
+        click.echo(f"{domain.name} (queue {domain.task_queue}{subs}, package {domain.package})")
         for config in domain.activities:
-            where = f"  (lane {config.queue})" if config.queue != domain.task_queue else ""
+            where = f"  (queue {config.queue})" if config.queue != domain.task_queue else ""
             click.echo(f"  activity  {config.name}{where}")
         for wf in domain.workflows:
             click.echo(f"  workflow  {wf.__temporal_workflow_definition.name}")  # type: ignore[attr-defined]

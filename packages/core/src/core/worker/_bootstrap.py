@@ -203,7 +203,7 @@ async def serve(
         client = client or await connect()
         if config.sync_schedules:
             await sync_domain_schedules(client, domain_list)
-        # One worker per queue: a domain's main queue and each lane of it (core.domains).
+        # One worker per queue: a domain's main queue and each of its sub-queues (core.domains).
         workers = [
             build_worker(client, d, task_queue=q, config=config)
             for d in domain_list

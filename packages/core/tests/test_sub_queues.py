@@ -1,4 +1,4 @@
-"""Lanes of a domain: an activity on a queue of its own (``<domain>.<lane>``), polled by the
+"""Sub-queues of a domain: an activity on a queue of its own (``<domain>.<name>``), polled by the
 domain's worker beside its main queue, with a rate limit of its own that the server applies."""
 
 import asyncio
@@ -62,7 +62,7 @@ def domain_package(
     return package
 
 
-def test_a_domain_collects_its_lanes_and_their_limits(
+def test_a_domain_collects_its_sub_queues_and_their_limits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scratch_registry: None
 ) -> None:
     domain_package(
@@ -96,7 +96,7 @@ def test_a_domain_collects_its_lanes_and_their_limits(
             @activities.defn(name="shop.pay", queue="shop", rate_limit="5/s")
             async def pay() -> None: ...
             """,
-            r"would limit every job of the domain; give it a lane of its own "
+            r"would limit every job of the domain; give it a queue of its own "
             r"\(queue='shop\.pay'\)",
         ),
         (
@@ -107,14 +107,15 @@ def test_a_domain_collects_its_lanes_and_their_limits(
             @activities.defn(name="shop.b", queue="shop.psp", rate_limit="10/s")
             async def b() -> None: ...
             """,
-            r"lane 'shop\.psp' has two rate limits: '5/s' from activity 'shop\.a' and '10/s'",
+            r"queue 'shop\.psp' has two rate limits: '5/s' from activity 'shop\.a' and '10/s'",
         ),
         (
             """
             @activities.defn(name="shop.c", queue="shopping.c")
             async def c() -> None: ...
             """,
-            r"declares queue 'shopping\.c', but domain 'shop' serves queue 'shop' and its lanes",
+            r"declares queue 'shopping\.c', but domain 'shop' serves queue 'shop' and its "
+            r"sub-queues \('shop\.<name>'\)",
         ),
     ],
 )
@@ -130,15 +131,15 @@ def test_what_a_domain_refuses(
         domains.load("shop")
 
 
-async def test_a_lane_is_served_beside_the_main_queue_under_its_own_limit(
+async def test_a_sub_queue_is_served_beside_the_main_queue_under_its_own_limit(
     temporal_client: Client, task_queue: str, scratch_registry: None, no_schedule_sync: None
 ) -> None:
-    lane = f"{task_queue}.psp"
-    ran: dict[str, list[tuple[float, str]]] = {"lane": [], "main": []}
+    sub = f"{task_queue}.psp"
+    ran: dict[str, list[tuple[float, str]]] = {"sub": [], "main": []}
 
-    @activities.defn(name=f"{task_queue}.charge", queue=lane, rate_limit="10/s")
+    @activities.defn(name=f"{task_queue}.charge", queue=sub, rate_limit="10/s")
     async def charge() -> None:
-        ran["lane"].append((time.monotonic(), activity.info().task_queue))
+        ran["sub"].append((time.monotonic(), activity.info().task_queue))
 
     @activities.defn(name=f"{task_queue}.invoice", queue=task_queue)
     async def invoice() -> None:
@@ -152,8 +153,8 @@ async def test_a_lane_is_served_beside_the_main_queue_under_its_own_limit(
             activities.registered()[f"{task_queue}.charge"],
             activities.registered()[f"{task_queue}.invoice"],
         ),
-        lanes=(lane,),
-        rate_limits={lane: RateLimit(10, 1.0)},
+        sub_queues=(sub,),
+        rate_limits={sub: RateLimit(10, 1.0)},
     )
     ready, stop = asyncio.Event(), asyncio.Event()
     served: list[str] = []
@@ -174,7 +175,7 @@ async def test_a_lane_is_served_beside_the_main_queue_under_its_own_limit(
     )
     try:
         await asyncio.wait_for(ready.wait(), 15)
-        assert served == [task_queue, lane]
+        assert served == [task_queue, sub]
         # Dispatched by function: the registry routes each to its queue.
         jobs = [await dispatch(charge, client=temporal_client) for _ in range(16)]
         jobs += [await dispatch(invoice, client=temporal_client) for _ in range(16)]
@@ -182,10 +183,10 @@ async def test_a_lane_is_served_beside_the_main_queue_under_its_own_limit(
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-    assert {q for _, q in ran["lane"]} == {lane} and {q for _, q in ran["main"]} == {task_queue}
-    lane_times = sorted(t for t, _ in ran["lane"])
+    assert {q for _, q in ran["sub"]} == {sub} and {q for _, q in ran["main"]} == {task_queue}
+    sub_times = sorted(t for t, _ in ran["sub"])
     # 10/s becomes 4.1 starts/s on the server: after its burst of 5, the other 11 take ~2.7 s.
-    assert lane_times[-1] - lane_times[0] >= 2.0, lane_times[-1] - lane_times[0]
-    assert max(sum(1 for t in lane_times if s <= t <= s + 1.0) for s in lane_times) <= 10
-    # The main queue is not limited: its 16 jobs, dispatched after the lane's, finish first.
-    assert max(t for t, _ in ran["main"]) < lane_times[-1]
+    assert sub_times[-1] - sub_times[0] >= 2.0, sub_times[-1] - sub_times[0]
+    assert max(sum(1 for t in sub_times if s <= t <= s + 1.0) for s in sub_times) <= 10
+    # The main queue is not limited: its 16 jobs, dispatched after the sub-queue's, finish first.
+    assert max(t for t, _ in ran["main"]) < sub_times[-1]
