@@ -315,7 +315,7 @@ def defn(
         rate_limit: The most jobs started in any second, minute or hour across every worker,
             Celery's notation (``"10/s"``, ``"1200/m"``; :mod:`core.ratelimit`), applied by the
             server to a whole queue: so the activity must run on a *sub-queue* of its domain, a
-            queue of its own named ``<domain>.<name>`` (``queue="analysis.llm"``), which the
+            queue of its own named ``<domain>.<name>`` (``queue="billing.psp"``), which the
             domain's worker polls beside its main one. ``LANES_RATE_LIMITS`` for that queue
             overrides it. Default: none.
     """

@@ -6,9 +6,9 @@ its task queue. Its activities are every ``@activities.defn`` function in the mo
 ``<package>.activities``; its workflows are the classes ``<package>.workflows`` exports.
 
 An activity may run on a *sub-queue* of its domain instead: a queue of its own named
-``<domain>.<name>`` (``queue="analysis.llm"``), polled by the same worker process beside the
-domain's main queue — Celery's task routing, and what a rate limit of its own needs (the server
-limits whole queues).
+``<domain>.<name>`` (``queue="billing.psp"`` in a domain ``billing``), polled by the same worker
+process beside the domain's main queue — Celery's task routing, and what a rate limit of its own
+needs (the server limits whole queues).
 
 Discovery by entry point, not by a list in core, means adding a domain edits no core file, and an
 image that installs one domain can only ever serve that one.
@@ -48,7 +48,7 @@ class Domain:
     workflows: tuple[type, ...] = ()
     modules: tuple[str, ...] = field(default=(), repr=False)
     sub_queues: tuple[str, ...] = ()
-    """Queues of their own some activities run on (``analysis.llm``), polled beside the main
+    """Queues of their own (``<domain>.<name>``) some activities run on, polled beside the main
     one."""
     rate_limits: Mapping[str, RateLimit] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
