@@ -101,6 +101,10 @@ async def test_a_server_certificate_from_another_ca_is_refused_clearly(
         "Failed client connect: `get_system_info` call error after connection: Status { code: "
         'Unknown, message: "transport error", source: Some(tonic::transport::Error(Transport, '
         "hyper::Error(Io, Kind(ConnectionReset)))) }",
+        # Seen on CI too: the call cancelled before the refused connection was ready.
+        "Failed client connect: `get_system_info` call error after connection: Status { code: "
+        'Cancelled, message: "operation was canceled", source: Some(tonic::transport::Error('
+        'Transport, hyper::Error(Canceled, "connection was not ready"))) }',
     ],
 )
 def test_every_way_a_refused_client_certificate_shows_names_the_client_cert(error: str) -> None:
@@ -109,3 +113,14 @@ def test_every_way_a_refused_client_certificate_shows_names_the_client_cert(erro
     assert "TEMPORAL_TLS_CLIENT_CERT_PATH" in _hint(error, {"tls": True})
     # Without TLS the same words mean an unreachable server, and the hint says so.
     assert "uv run lanes dev" in _hint(error, {})
+
+
+def test_a_tls_server_that_is_down_is_not_blamed_on_the_client_certificate() -> None:
+    from core.client import _hint
+
+    error = (  # as the SDK said it for TEMPORAL_TLS=true and a closed port
+        "Failed client connect: Server connection error: tonic::transport::Error(Transport, "
+        'ConnectError(ConnectError("tcp connect error", 127.0.0.1:1, Os { code: 111, kind: '
+        'ConnectionRefused, message: "Connection refused" })))'
+    )
+    assert "uv run lanes dev" in _hint(error, {"tls": True})

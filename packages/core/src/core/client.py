@@ -64,6 +64,7 @@ def _hint(error: str, config: dict[str, Any]) -> str:
             "TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it (and "
             "TEMPORAL_TLS_SERVER_NAME to the name in it)"
         )
+    refused = "refused" in lowered or "tcp connect" in lowered  # nothing listens there
     tls_words = (
         "certificate",
         "handshake",
@@ -73,11 +74,13 @@ def _hint(error: str, config: dict[str, Any]) -> str:
         "broken pipe",
         "connectionreset",
         "connection reset",
+        # The TLS session was set up, then the first call died in the transport.
+        "after connection",
     )
-    if config.get("tls") and any(w in lowered for w in tls_words):
-        # With TLS 1.3 a refused client certificate shows on the client as a closed connection
-        # after its handshake: EOF, a broken pipe when the client was still writing, or a reset
-        # when the server's alert and close overtook the client's first request.
+    if config.get("tls") and not refused and any(w in lowered for w in tls_words):
+        # With TLS 1.3 a refused client certificate shows on the client only after its
+        # handshake, as whatever the transport saw first: EOF, a broken pipe when the client was
+        # still writing, a reset, or a cancelled call ("connection was not ready").
         return (
             f"the TLS connection failed ({error}); if the server requires a client certificate "
             "(mTLS), set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH"
