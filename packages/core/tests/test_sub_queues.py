@@ -153,9 +153,10 @@ async def test_a_sub_queue_is_served_beside_the_main_queue_under_its_own_limit(
             activities.registered()[f"{task_queue}.charge"],
             activities.registered()[f"{task_queue}.invoice"],
         ),
-        sub_queues=(sub,),
-        rate_limits={sub: RateLimit(10, 1.0)},
     )
+    # Both follow from the activities' declarations.
+    assert domain.queues == (task_queue, sub)
+    assert domain.rate_limits == {sub: RateLimit(10, 1.0)}
     ready, stop = asyncio.Event(), asyncio.Event()
     served: list[str] = []
 

@@ -95,6 +95,7 @@ async def test_a_server_certificate_from_another_ca_is_refused_clearly(
 @pytest.mark.parametrize(
     "error",
     [
+        # The two shapes handled before (abridged: their key words, not whole messages).
         "Failed client connect: Connection error: unexpected EOF",
         "Failed client connect: transport error: Broken pipe (os error 32)",
         # Seen on CI: the proxy's alert and close overtook the client's first request.

@@ -100,8 +100,8 @@ class ActivityConfig:
     fairness_key: str | None = None
     """Fairness key of its jobs (a tenant id, say); a dispatch may override it. Default: none."""
     rate_limit: RateLimit | None = None
-    """The most jobs its queue (a lane of its own) starts in any window; ``LANES_RATE_LIMITS``
-    overrides it. Default: none."""
+    """The most jobs its queue (a sub-queue of its domain) starts in any window;
+    ``LANES_RATE_LIMITS`` overrides it. Default: none."""
 
     def validate_input(self, value: Any) -> Any:
         """Validate ``value`` against the input type; raises ``ValueError`` saying what is wrong."""

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from types import MappingProxyType, ModuleType
+from types import ModuleType
 from typing import Any
 
 from core import activities
@@ -47,13 +47,21 @@ class Domain:
     activities: tuple[ActivityConfig, ...] = ()
     workflows: tuple[type, ...] = ()
     modules: tuple[str, ...] = field(default=(), repr=False)
-    sub_queues: tuple[str, ...] = ()
-    """Queues of their own (``<domain>.<name>``) some activities run on, polled beside the main
-    one."""
-    rate_limits: Mapping[str, RateLimit] = field(
-        default_factory=lambda: MappingProxyType({}), hash=False
-    )
-    """Rate limits the activities declare, by sub-queue; ``LANES_RATE_LIMITS`` overrides them."""
+
+    @property
+    def sub_queues(self) -> tuple[str, ...]:
+        """Queues of their own (``<domain>.<name>``) its activities run on, beside the main one."""
+        return tuple(sorted({str(c.queue) for c in self.activities if c.queue != self.task_queue}))
+
+    @property
+    def rate_limits(self) -> dict[str, RateLimit]:
+        """Rate limits its activities declare, by sub-queue (:func:`load` refuses two on one);
+        ``LANES_RATE_LIMITS`` overrides them."""
+        return {
+            str(c.queue): c.rate_limit
+            for c in self.activities
+            if c.rate_limit is not None and c.queue != self.task_queue
+        }
 
     @property
     def queues(self) -> tuple[str, ...]:
@@ -104,7 +112,7 @@ def load(name: str, include: Iterable[str] = ()) -> Domain:
             mine.append(config)
         elif config.module in include and ours:
             mine.append(config)
-    sub_queues = sorted({str(c.queue) for c in mine if c.queue != name})
+    _check_declared_limits(name, mine)
     return Domain(
         name=name,
         package=package,
@@ -112,13 +120,11 @@ def load(name: str, include: Iterable[str] = ()) -> Domain:
         activities=tuple(sorted(mine, key=lambda c: c.name)),
         workflows=tuple(workflows),
         modules=tuple(modules),
-        sub_queues=tuple(sub_queues),
-        rate_limits=MappingProxyType(_declared_limits(name, mine)),
     )
 
 
-def _declared_limits(name: str, configs: Iterable[ActivityConfig]) -> dict[str, RateLimit]:
-    """Each sub-queue's declared rate limit: one per sub-queue, never on the main queue."""
+def _check_declared_limits(name: str, configs: Iterable[ActivityConfig]) -> None:
+    """Declared rate limits: one per sub-queue, never on the main queue."""
     limits: dict[str, RateLimit] = {}
     declared_by: dict[str, str] = {}
     for config in configs:
@@ -139,7 +145,6 @@ def _declared_limits(name: str, configs: Iterable[ActivityConfig]) -> dict[str, 
                 "the server limits the whole queue, so declare one"
             )
         limits[queue], declared_by[queue] = config.rate_limit, config.name
-    return limits
 
 
 def load_all(names: Iterable[str] | None = None, include: Iterable[str] = ()) -> list[Domain]:

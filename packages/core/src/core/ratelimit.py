@@ -35,7 +35,7 @@ MARGIN_SECONDS = 0.2
 """Added to every window when computing the server's rate: room for jobs that the server
 dispatched evenly to reach the other side unevenly (polling, the worker's event loop)."""
 
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
 _FORM = re.compile(r"^\s*(\d+)\s*(?:/\s*([a-z]+))?\s*$", re.IGNORECASE)
 
 
@@ -65,8 +65,7 @@ class RateLimit:
         match = _FORM.match(text)
         if match is None:
             raise ValueError(_invalid(value))
-        unit = (match.group(2) or "s").lower()
-        window = _UNITS.get(unit[0]) if unit in ("s", "sec", "m", "min", "h", "hour") else None
+        window = _UNITS.get((match.group(2) or "s").lower())
         count = int(match.group(1))
         if window is None or count <= 0:
             raise ValueError(_invalid(value))

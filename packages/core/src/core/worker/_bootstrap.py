@@ -117,7 +117,16 @@ def build_worker(
         # One thread per activity slot: fewer would queue started activities behind each other
         # while their start-to-close clocks run (the SDK warns about exactly that).
         activity_executor = ThreadPoolExecutor(config.max_concurrent_activities)
+    # LANES_RATE_LIMITS first, then what the queue's activities declare (core.ratelimit).
     limit = config.rate_limits.get(queue) or domain.rate_limits.get(queue)
+    if limit is not None:
+        log.info(
+            "queue %s rate limit %s: the server starts at most %.2f jobs/s, so no window sees "
+            "more than the limit",
+            queue,
+            limit,
+            limit.server_rate(),
+        )
     return Worker(
         client,
         task_queue=queue,
@@ -217,16 +226,6 @@ async def serve(
             client.service_client.config.target_host,
             config.shutdown_timeout.total_seconds(),
         )
-        limits = {q: d.rate_limits[q] for d in domain_list for q in d.rate_limits}
-        for queue in state.queues:
-            if limit := config.rate_limits.get(queue) or limits.get(queue):
-                log.info(
-                    "queue %s rate limit %s: the server starts at most %.2f jobs/s, so no window "
-                    "sees more than the limit",
-                    queue,
-                    limit,
-                    limit.server_rate(),
-                )
         if on_ready is not None:
             on_ready(state)
         stopped = asyncio.create_task(stop.wait())
