@@ -13,6 +13,8 @@ from temporalio import activity
 from temporalio.client import Client
 
 from core import activities, domains
+from core.cli import doctor
+from core.dev.testing import running_worker
 from core.dispatch import dispatch
 from core.domains import Domain, DomainError
 from core.ratelimit import RateLimit
@@ -191,3 +193,49 @@ async def test_a_sub_queue_is_served_beside_the_main_queue_under_its_own_limit(
     assert max(sum(1 for t in sub_times if s <= t <= s + 1.0) for s in sub_times) <= 10
     # The main queue is not limited: its 16 jobs, dispatched after the sub-queue's, finish first.
     assert max(t for t, _ in ran["main"]) < sub_times[-1]
+
+
+async def test_doctor_checks_each_domains_sub_queues(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scratch_registry: None,
+    temporal_client: Client,
+) -> None:
+    name = f"dr{uuid.uuid4().hex[:6]}"
+    sub = f"{name}.psp"
+    package = domain_package(
+        tmp_path,
+        monkeypatch,
+        name,
+        f"""
+        @activities.defn(name="{name}.charge", queue="{sub}", rate_limit="100/m")
+        async def charge() -> None: ...
+        """,
+    )
+    broken = {name: package, "broken": f"lanes_missing_{uuid.uuid4().hex[:8]}"}
+    monkeypatch.setattr(domains, "installed", lambda: broken)
+
+    queues, failed = doctor._queues_to_check(("extra",))
+    # The main queues, each sub-queue with the domain whose worker polls it, then --queue.
+    assert queues == {"broken": None, name: None, sub: name, "extra": None}
+    assert [(v.check, v.status) for v in failed] == [("domain broken", "fail")]
+    assert "cannot be loaded" in failed[0].detail
+    assert "ModuleNotFoundError" in failed[0].detail
+
+    # Nobody polls the sub-queue: the verdict names the worker that should.
+    idle = await doctor._queue(temporal_client, sub, sub_queue_of=name)
+    assert idle.status == "fail", idle
+    assert f"sub-queue of {name}" in idle.detail and f"`{name}-worker`" in idle.detail
+
+    @activity.defn(name=f"{name}.charge")
+    async def charge() -> None: ...
+
+    # A sub-queue runs activities only: its missing workflow pollers are not a warning.
+    async with running_worker(temporal_client, task_queue=sub, activities=[charge]):
+        deadline = time.monotonic() + 10
+        verdict = await doctor._queue(temporal_client, sub, sub_queue_of=name)
+        while verdict.status != "ok" and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            verdict = await doctor._queue(temporal_client, sub, sub_queue_of=name)
+    assert verdict.status == "ok", verdict
+    assert verdict.detail.startswith(f"sub-queue of {name}, 1 activity pollers"), verdict

@@ -4,8 +4,9 @@ One verdict line per check, in the order a person would look:
 
 1. the server answers, and which version it runs;
 2. the namespace exists;
-3. per queue (every installed domain's, plus ``--queue``): workflow and activity pollers
-   (``DescribeTaskQueue``) — no poller means nothing runs there — and the backlog;
+3. per queue (every installed domain's main queue and sub-queues, plus ``--queue``): workflow
+   and activity pollers (``DescribeTaskQueue``) — no poller means nothing runs there — and the
+   backlog; a sub-queue only runs activities, so only its activity pollers count;
 4. schedules whose recent runs failed, and schedules paused (with the operator's note);
 5. running workflows whose workflow task keeps failing (a bug or a non-determinism: the run is
    stuck until fixed code is deployed), whose activity is on its Nth attempt, or whose activity
@@ -105,9 +106,10 @@ async def diagnose(
     target = client.service_client.config.target_host
     verdicts.append(Verdict("server", "ok", f"{target}, Temporal {info.server_version}"))
     verdicts.append(await _namespace(client))
-    queues = [*sorted(domains.installed()), *(q for q in extra_queues)]
-    for queue in dict.fromkeys(queues):
-        verdicts.append(await _queue(client, queue))
+    queues, unloadable = _queues_to_check(extra_queues)
+    verdicts.extend(unloadable)
+    for queue, domain in queues.items():
+        verdicts.append(await _queue(client, queue, sub_queue_of=domain))
     verdicts.extend(await _schedules(client))
     verdicts.append(await _workflows(client, attempts, pending))
     verdicts.append(await _jobs(client, attempts, pending))
@@ -127,7 +129,34 @@ async def _namespace(client: Client) -> Verdict:
     return Verdict("namespace", "ok", f"{client.namespace!r}, retention {days} day{plural}")
 
 
-async def _queue(client: Client, queue: str) -> Verdict:
+def _queues_to_check(extra: tuple[str, ...]) -> tuple[dict[str, str | None], list[Verdict]]:
+    """Queues to describe — each domain's main queue, its sub-queues (mapped to the domain whose
+    worker polls them), then ``extra`` — and a failing verdict for a domain that cannot load."""
+    queues: dict[str, str | None] = {}
+    failed: list[Verdict] = []
+    for name in sorted(domains.installed()):
+        try:
+            domain = domains.load(name)
+        except Exception as err:  # any import or declaration error is the verdict itself
+            failed.append(
+                Verdict(
+                    f"domain {name}",
+                    "fail",
+                    f"cannot be loaded, so its workers cannot start either: "
+                    f"{type(err).__name__}: {err}",
+                )
+            )
+            queues.setdefault(name, None)
+            continue
+        queues.setdefault(domain.task_queue, None)
+        for sub_queue in domain.sub_queues:
+            queues.setdefault(sub_queue, domain.name)
+    for queue in extra:
+        queues.setdefault(queue, None)
+    return queues, failed
+
+
+async def _queue(client: Client, queue: str, sub_queue_of: str | None = None) -> Verdict:
     pollers: dict[str, int] = {}
     backlog = 0
     for kind, label in (
@@ -146,6 +175,17 @@ async def _queue(client: Client, queue: str) -> Verdict:
         pollers[label] = len(response.pollers)
         backlog += response.stats.approximate_backlog_count
     check = f"queue {queue}"
+    if sub_queue_of is not None:
+        if not pollers["activity"]:
+            return Verdict(
+                check,
+                "fail",
+                f"no worker polls it (backlog {backlog}): it is a sub-queue of {sub_queue_of}, "
+                f"polled by `{sub_queue_of}-worker`, `lanes worker --queues {sub_queue_of}` "
+                "or `lanes dev` — start one, or restart one built before the sub-queue existed",
+            )
+        detail = f"sub-queue of {sub_queue_of}, {pollers['activity']} activity pollers"
+        return Verdict(check, "ok" if backlog < 100 else "warn", f"{detail}, backlog {backlog}")
     counts = f"{pollers['workflow']} workflow / {pollers['activity']} activity pollers"
     if not pollers["workflow"] and not pollers["activity"]:
         return Verdict(
