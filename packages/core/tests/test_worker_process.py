@@ -14,6 +14,7 @@ import slow_activity  # noqa: F401 - registers test.slow_step, so dispatch valid
 from temporalio.client import Client
 
 from core import jobs
+from core import worker as worker_module
 from core.dev.server import free_port
 from core.dispatch import dispatch
 
@@ -148,3 +149,49 @@ def test_an_uninstalled_domain_is_a_clear_startup_error(lanes_env: dict[str, str
     assert "domain 'billing' is not installed (installed: analysis, email, operations, sync)" in (
         done.stderr
     )
+
+
+async def test_a_doubled_sigint_drains_once_and_a_later_one_exits_at_once(
+    temporal_client: Client, lanes_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    env = lanes_env | {
+        "LANES_HEALTH_PORT": str(port),
+        "LANES_HEALTH_HOST": "127.0.0.1",
+        "LANES_INCLUDE": "slow_activity",
+        "LANES_SHUTDOWN_TIMEOUT": "20",
+        "PYTHONPATH": str(TESTS),
+    }
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("wb")
+    worker = subprocess.Popen([BIN / "sync-worker"], env=env, stdout=log, stderr=log)
+    try:
+        await wait_until(lambda: _is(readyz(port), 200), 30, "the worker's /readyz")
+        job = await dispatch(
+            "test.slow_step",
+            {"seconds": 10, "marker_dir": str(tmp_path)},
+            task_queue="sync",
+            client=temporal_client,
+        )
+        await wait_until(lambda: _exists(tmp_path / "started"), 15, "the activity to start")
+        # What `uv run` without a terminal does with one Ctrl-C: SIGINT, and again at once.
+        worker.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.05)
+        worker.send_signal(signal.SIGINT)
+        await wait_until(lambda: _is(readyz(port), 503), 5, "/readyz to report draining")
+        await asyncio.sleep(worker_module.REPEAT_WINDOW + 0.5)
+        assert worker.poll() is None, log_path.read_text()  # still draining the 10 s activity
+        # A person pressing Ctrl-C again will not wait for the drain.
+        worker.send_signal(signal.SIGINT)
+        assert await asyncio.to_thread(worker.wait, 15) == 130
+        assert not (tmp_path / "finished").exists()
+        text = log_path.read_text()
+        assert "SIGINT received again: still draining" in text, text
+        assert "second SIGINT: exiting without waiting" in text, text
+        # The interrupted job would be retried on the next sync worker: end it here.
+        await jobs.terminate(job.id, reason="test over", client=temporal_client)
+    finally:
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+        log.close()

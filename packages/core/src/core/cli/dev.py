@@ -6,8 +6,8 @@ the same folder stops at once naming the first one's PID instead of sharing ``te
 
 Signals: the first SIGINT or SIGTERM drains the workers, then stops the server. ``uv run``
 without a terminal delivers one Ctrl-C twice (it forwards the signal the process group already
-got), so a repeat within :data:`REPEAT_WINDOW` is the same signal; a SIGINT after that is a
-person who will not wait, and exits 130 at once.
+got), so a repeat within :data:`core.worker.REPEAT_WINDOW` is the same signal, as for a worker;
+a SIGINT after that is a person who will not wait, and exits 130 at once.
 
 ``--reload`` runs the workers as a child ``lanes worker`` process and restarts it, drained, when a
 ``.py`` file of a served package (or an ``--include`` module) changes; the server keeps running.
@@ -36,10 +36,7 @@ from core.dev.server import DevServer, DevServerError, _die_with_parent
 from core.errors import STARTUP_ERRORS
 from core.settings import private_home, settings
 
-__all__ = ["REPEAT_WINDOW", "dev_command", "worker_command"]
-
-REPEAT_WINDOW = 1.0
-"""Seconds within which a second SIGINT is the first one delivered again, not a second Ctrl-C."""
+__all__ = ["dev_command", "worker_command"]
 
 
 @click.command("worker")
@@ -144,7 +141,7 @@ def _included() -> list[str]:
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
-    from core.worker import FORCED_EXIT_CALLBACKS, exit_process
+    from core.worker import FORCED_EXIT_CALLBACKS, REPEAT_WINDOW, exit_process
 
     loop = asyncio.get_running_loop()
     first: list[float] = []

@@ -7,6 +7,7 @@ The bootstrap itself (signals, drain, schedules, the per-queue ``Worker``) is in
 from core.worker._bootstrap import (
     FORCED_EXIT_CALLBACKS,
     PASSTHROUGH_MODULES,
+    REPEAT_WINDOW,
     activity_name,
     build_worker,
     exit_process,
@@ -18,6 +19,7 @@ from core.worker._bootstrap import (
 __all__ = [
     "FORCED_EXIT_CALLBACKS",
     "PASSTHROUGH_MODULES",
+    "REPEAT_WINDOW",
     "activity_name",
     "build_worker",
     "exit_process",

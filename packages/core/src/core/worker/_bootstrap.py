@@ -10,10 +10,11 @@ the workers:
   it RUNNING with a retrying workflow task.
 - **Graceful shutdown.** SIGTERM or SIGINT stops polling, lets in-flight activities finish for up
   to ``LANES_SHUTDOWN_TIMEOUT`` (the SDK's default is zero and it installs no signal handler),
-  then cancels what is left and exits 0. A second signal exits at once. The process ends with
-  ``os._exit`` after the drain: the SDK's Rust core has been seen to abort the interpreter at exit
-  (``PyGILState_Release``, exit 134) after a clean shutdown, which would turn a clean drain into a
-  crash report and a restart loop.
+  then cancels what is left and exits 0. A second SIGINT more than :data:`REPEAT_WINDOW` after
+  the first exits at once (130); a repeated SIGTERM, or a SIGINT delivered twice, keeps draining.
+  The process ends with ``os._exit`` after the drain: the SDK's Rust core has been seen to abort
+  the interpreter at exit (``PyGILState_Release``, exit 134) after a clean shutdown, which would
+  turn a clean drain into a crash report and a restart loop.
 - **Schedules.** Before polling starts, each domain's ``schedules.py`` is synced with the server
   (:mod:`core.schedules`); a failure is logged as an error and the workers still start.
 - **Health.** ``/healthz``, ``/readyz`` and ``/metrics`` on ``LANES_HEALTH_PORT``; traces, log
@@ -35,6 +36,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, entry_points, version
@@ -60,6 +62,7 @@ from core.workflows import BatchWorkflow, SingleActivityWorkflow
 __all__ = [
     "FORCED_EXIT_CALLBACKS",
     "PASSTHROUGH_MODULES",
+    "REPEAT_WINDOW",
     "activity_name",
     "build_worker",
     "exit_process",
@@ -88,6 +91,10 @@ PASSTHROUGH_MODULES = (
 
 FORCED_EXIT_CALLBACKS: list[Callable[[], None]] = []
 """Run before a forced exit (second Ctrl-C): ``lanes dev`` stops its Temporal server here."""
+
+REPEAT_WINDOW = 1.0
+"""Seconds within which a second SIGINT is the first one delivered again, not a second Ctrl-C:
+``uv run`` without a terminal forwards the SIGINT its process group already got."""
 
 
 def build_worker(
@@ -253,12 +260,17 @@ async def _metrics() -> Response:
 def _install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
 
+    first: list[float] = []
+
     def on_signal(signum: int) -> None:
         name = signal.Signals(signum).name
+        now = time.monotonic()
         if stop.is_set():
             # A second Ctrl-C is a person who will not wait; a repeated SIGTERM is usually a
-            # process manager (or `uv run` forwarding) and must not cut the drain short.
-            if signum == signal.SIGINT:
+            # process manager, and a SIGINT again within REPEAT_WINDOW is `uv run` forwarding
+            # the first: neither may cut the drain short.
+            repeat = bool(first) and now - first[0] <= REPEAT_WINDOW
+            if signum == signal.SIGINT and not repeat:
                 log.warning("second SIGINT: exiting without waiting for in-flight activities")
                 for callback in FORCED_EXIT_CALLBACKS:
                     with contextlib.suppress(Exception):
@@ -266,6 +278,7 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
                 exit_process(130)
             log.info("%s received again: still draining", name)
             return
+        first.append(now)
         log.info("%s received: stopping", name)
         stop.set()
 
