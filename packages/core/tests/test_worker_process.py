@@ -1,13 +1,16 @@
 """A real `sync-worker` process: readiness, ping from the CLI, and a graceful drain on SIGTERM."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from subprocess import Popen
 
 import aiohttp
 import slow_activity  # noqa: F401 - registers test.slow_step, so dispatch validates its input
@@ -44,9 +47,12 @@ async def readyz(port: int) -> int:
         return 0
 
 
-async def test_sigterm_lets_the_running_activity_finish_then_exits_0(
-    temporal_client: Client, lanes_env: dict[str, str], tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def slow_sync_worker(
+    lanes_env: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[Popen[bytes], int]]:
+    """A real ``sync-worker`` that also serves ``test.slow_step``, logging to ``worker.log``;
+    yields the process and its health port, and kills it if a test left it running."""
     port = free_port()
     env = lanes_env | {
         "LANES_HEALTH_PORT": str(port),
@@ -55,16 +61,31 @@ async def test_sigterm_lets_the_running_activity_finish_then_exits_0(
         "LANES_SHUTDOWN_TIMEOUT": "20",
         "PYTHONPATH": str(TESTS),
     }
-    log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen([BIN / "sync-worker"], env=env, stdout=log, stderr=log)
-    try:
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen([BIN / "sync-worker"], env=env, stdout=log, stderr=log)
+        try:
+            yield worker, port
+        finally:
+            if worker.poll() is None:
+                os.kill(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+
+async def test_sigterm_lets_the_running_activity_finish_then_exits_0(
+    temporal_client: Client, lanes_env: dict[str, str], tmp_path: Path
+) -> None:
+    with slow_sync_worker(lanes_env, tmp_path) as (worker, port):
         try:
             await wait_until(lambda: _is(readyz(port), 200), 30, "the worker's /readyz")
         except AssertionError:
             raise AssertionError((tmp_path / "worker.log").read_text()) from None
 
         ping = subprocess.run(
-            [BIN / "lanes", "ping", "sync"], env=env, capture_output=True, text=True, timeout=30
+            [BIN / "lanes", "ping", "sync"],
+            env=lanes_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert ping.returncode == 0, ping.stderr
         assert ping.stdout.startswith("sync") and "ms" in ping.stdout
@@ -92,11 +113,6 @@ async def test_sigterm_lets_the_running_activity_finish_then_exits_0(
         assert (await jobs.status(job.id, client=temporal_client)).state == "completed"
         result = await asyncio.wait_for(job.result(), 15)
         assert result == {"attempt": 1, "slept": 3.0}
-    finally:
-        if worker.poll() is None:
-            os.kill(worker.pid, signal.SIGKILL)
-            worker.wait()
-        log.close()
 
 
 async def _is(status: "asyncio.Future[int] | object", expected: int) -> bool:
@@ -154,18 +170,8 @@ def test_an_uninstalled_domain_is_a_clear_startup_error(lanes_env: dict[str, str
 async def test_a_doubled_sigint_drains_once_and_a_later_one_exits_at_once(
     temporal_client: Client, lanes_env: dict[str, str], tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = lanes_env | {
-        "LANES_HEALTH_PORT": str(port),
-        "LANES_HEALTH_HOST": "127.0.0.1",
-        "LANES_INCLUDE": "slow_activity",
-        "LANES_SHUTDOWN_TIMEOUT": "20",
-        "PYTHONPATH": str(TESTS),
-    }
     log_path = tmp_path / "worker.log"
-    log = log_path.open("wb")
-    worker = subprocess.Popen([BIN / "sync-worker"], env=env, stdout=log, stderr=log)
-    try:
+    with slow_sync_worker(lanes_env, tmp_path) as (worker, port):
         await wait_until(lambda: _is(readyz(port), 200), 30, "the worker's /readyz")
         job = await dispatch(
             "test.slow_step",
@@ -190,8 +196,3 @@ async def test_a_doubled_sigint_drains_once_and_a_later_one_exits_at_once(
         assert "second SIGINT: exiting without waiting" in text, text
         # The interrupted job would be retried on the next sync worker: end it here.
         await jobs.terminate(job.id, reason="test over", client=temporal_client)
-    finally:
-        if worker.poll() is None:
-            os.kill(worker.pid, signal.SIGKILL)
-            worker.wait()
-        log.close()
