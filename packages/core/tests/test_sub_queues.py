@@ -239,3 +239,28 @@ async def test_doctor_checks_each_domains_sub_queues(
             verdict = await doctor._queue(temporal_client, sub, sub_queue_of=name)
     assert verdict.status == "ok", verdict
     assert verdict.detail.startswith(f"sub-queue of {name}, 1 activity pollers"), verdict
+
+
+async def test_running_worker_polls_a_domains_sub_queues_too(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scratch_registry: None,
+    temporal_client: Client,
+    task_queue: str,
+) -> None:
+    name = f"rw{uuid.uuid4().hex[:6]}"
+    domain_package(
+        tmp_path,
+        monkeypatch,
+        name,
+        f"""
+        @activities.defn(name="{name}.charge", queue="{name}.psp", rate_limit="100/m")
+        async def charge() -> str:
+            return "charged"
+        """,
+    )
+    async with running_worker(temporal_client, name, task_queue=task_queue):
+        # Dispatched by name: the registry sends it to the sub-queue, which the helper polls.
+        job = await dispatch(f"{name}.charge", client=temporal_client)
+        assert job.task_queue == f"{name}.psp"
+        assert await asyncio.wait_for(job.result(), 30) == "charged"

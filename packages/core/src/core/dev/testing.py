@@ -33,7 +33,7 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import pytest
@@ -130,10 +130,13 @@ async def running_worker(
     ``domain`` (a name or a loaded :class:`Domain`) brings that domain's activities and workflows;
     ``activities`` and ``workflows`` add to them (or replace a same-named activity, the way tests
     stand in for an external system). Without a domain the worker serves only core's
-    ``SingleActivityWorkflow`` and ``lanes.ping`` plus what is passed.
+    ``SingleActivityWorkflow`` and ``lanes.ping`` plus what is passed. The domain's sub-queues
+    (``<domain>.<name>``, where the registry sends those activities) are polled too, under their
+    own names, as its worker process would.
     """
     if isinstance(domain, str):
         domain = domains.load(domain)
+    sub_queues = domain.sub_queues if domain else ()
     base = domain or Domain(name="test", package="", task_queue=task_queue)
     replaced = {activity_name(f) for f in activities}
     base = dataclasses.replace(
@@ -141,15 +144,21 @@ async def running_worker(
         task_queue=task_queue,
         activities=tuple(c for c in base.activities if c.name not in replaced),
     )
-    worker = build_worker(
-        client,
-        base,
-        task_queue=task_queue,
-        extra_activities=activities,
-        extra_workflows=workflows,
+    worker, *others = (
+        build_worker(
+            client,
+            base,
+            task_queue=queue,
+            extra_activities=activities,
+            extra_workflows=workflows,
+        )
+        for queue in (task_queue, *sub_queues)
     )
-    async with worker:
-        yield worker
+    async with AsyncExitStack() as stack:
+        for other in others:
+            await stack.enter_async_context(other)
+        async with worker:
+            yield worker
 
 
 async def replay(
