@@ -23,7 +23,6 @@ import importlib.util
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -141,29 +140,18 @@ def _included() -> list[str]:
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
-    from core.worker import FORCED_EXIT_CALLBACKS, REPEAT_WINDOW, exit_process
+    """The workers' rule (:func:`core.worker.install_drain_signals`), said on the terminal."""
+    from core.worker import install_drain_signals
 
-    loop = asyncio.get_running_loop()
-    first: list[float] = []
-
-    def on_signal(signum: int) -> None:
-        now = time.monotonic()
-        name = signal.Signals(signum).name
-        if not first:
-            first.append(now)
-            click.echo(f"{name}: draining the workers, then stopping the server", err=True)
-            stop.set()
-            return
-        if signum == signal.SIGINT and now - first[0] > REPEAT_WINDOW:
-            click.echo("second Ctrl-C: exiting without waiting for the drain", err=True)
-            for callback in FORCED_EXIT_CALLBACKS:
-                with contextlib.suppress(Exception):
-                    callback()
-            exit_process(130)
-        # The same signal delivered twice (`uv run` forwarding), or SIGTERM again: keep draining.
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, on_signal, signum)
+    install_drain_signals(
+        stop,
+        on_stop=lambda name: click.echo(
+            f"{name}: draining the workers, then stopping the server", err=True
+        ),
+        on_forced_exit=lambda: click.echo(
+            "second Ctrl-C: exiting without waiting for the drain", err=True
+        ),
+    )
 
 
 async def _serve_reloading(

@@ -11,7 +11,8 @@ the workers:
 - **Graceful shutdown.** SIGTERM or SIGINT stops polling, lets in-flight activities finish for up
   to ``LANES_SHUTDOWN_TIMEOUT`` (the SDK's default is zero and it installs no signal handler),
   then cancels what is left and exits 0. A second SIGINT more than :data:`REPEAT_WINDOW` after
-  the first exits at once (130); a repeated SIGTERM, or a SIGINT delivered twice, keeps draining.
+  the first exits at once (130); a repeated SIGTERM, or a SIGINT delivered twice, keeps draining
+  (:func:`install_drain_signals`, which ``lanes dev`` uses too).
   The process ends with ``os._exit`` after the drain: the SDK's Rust core has been seen to abort
   the interpreter at exit (``PyGILState_Release``, exit 134) after a clean shutdown, which would
   turn a clean drain into a crash report and a restart loop.
@@ -66,6 +67,7 @@ __all__ = [
     "activity_name",
     "build_worker",
     "exit_process",
+    "install_drain_signals",
     "run",
     "run_domain_worker",
     "serve",
@@ -201,7 +203,7 @@ async def serve(
     stop = stop or asyncio.Event()
     state = HealthState(queues=[q for d in domain_list for q in d.queues])
     if install_signal_handlers:
-        _install_signal_handlers(stop)
+        install_drain_signals(stop)
     server = (
         HealthServer(
             state,
@@ -257,30 +259,42 @@ async def _metrics() -> Response:
     return Response(200, await telemetry.metrics_text(), telemetry.METRICS_CONTENT_TYPE)
 
 
-def _install_signal_handlers(stop: asyncio.Event) -> None:
+def install_drain_signals(
+    stop: asyncio.Event,
+    *,
+    on_stop: Callable[[str], None] | None = None,
+    on_forced_exit: Callable[[], None] | None = None,
+) -> None:
+    """SIGTERM or SIGINT sets ``stop`` (the drain). A SIGINT more than :data:`REPEAT_WINDOW` after
+    the first is a person who will not wait: :data:`FORCED_EXIT_CALLBACKS`, then exit 130 at
+    once. A repeated SIGTERM (a process manager) or a SIGINT within the window (``uv run``
+    forwarding the first) keeps draining. ``on_stop(signal name)`` and ``on_forced_exit()`` say
+    so; by default the worker's log lines."""
     loop = asyncio.get_running_loop()
-
     first: list[float] = []
 
     def on_signal(signum: int) -> None:
         name = signal.Signals(signum).name
         now = time.monotonic()
-        if stop.is_set():
-            # A second Ctrl-C is a person who will not wait; a repeated SIGTERM is usually a
-            # process manager, and a SIGINT again within REPEAT_WINDOW is `uv run` forwarding
-            # the first: neither may cut the drain short.
-            repeat = bool(first) and now - first[0] <= REPEAT_WINDOW
-            if signum == signal.SIGINT and not repeat:
-                log.warning("second SIGINT: exiting without waiting for in-flight activities")
-                for callback in FORCED_EXIT_CALLBACKS:
-                    with contextlib.suppress(Exception):
-                        callback()
-                exit_process(130)
-            log.info("%s received again: still draining", name)
+        if not stop.is_set():
+            first.append(now)
+            if on_stop is None:
+                log.info("%s received: stopping", name)
+            else:
+                on_stop(name)
+            stop.set()
             return
-        first.append(now)
-        log.info("%s received: stopping", name)
-        stop.set()
+        repeat = bool(first) and now - first[0] <= REPEAT_WINDOW
+        if signum == signal.SIGINT and not repeat:
+            if on_forced_exit is None:
+                log.warning("second SIGINT: exiting without waiting for in-flight activities")
+            else:
+                on_forced_exit()
+            for callback in FORCED_EXIT_CALLBACKS:
+                with contextlib.suppress(Exception):
+                    callback()
+            exit_process(130)
+        log.info("%s received again: still draining", name)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
